@@ -1,0 +1,3 @@
+from chipqa.cli import main
+
+main()
