@@ -52,3 +52,14 @@ def load_embed_model(settings: Settings) -> BaseEmbedding:
         )
     except OSError as exc:
         raise ConfigError(f"cannot load embedding model '{path}': {str(exc).splitlines()[0]}") from None
+
+
+def lexicon(settings: Settings) -> frozenset[str]:
+    """Whole English words the embedding model's tokenizer knows; misspelling correction leaves these alone."""
+    from pathlib import Path
+
+    vocab = Path(model_path(settings)) / "vocab.txt"
+    if not vocab.is_file():
+        return frozenset()
+    words = vocab.read_text(encoding="utf-8").split()
+    return frozenset(w for w in words if w.isalpha() and w.islower() and len(w) > 1)

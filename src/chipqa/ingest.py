@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.schema import TextNode
 
-CHUNK_CHARS = 360
 # Documents embedded and written together: large enough to batch the model, small enough that a crash
 # or interrupt loses little work.
 BATCH_CHUNKS = 256
@@ -58,7 +57,7 @@ class IngestReport:
         )
 
 
-def to_nodes(doc: Document, chunks: Sequence[Chunk]) -> list[TextNode]:
+def to_nodes(doc: Document, chunks: Sequence[Chunk], embed_title: bool = False) -> list[TextNode]:
     """LlamaIndex nodes whose text is the exact span and whose ref_doc_id is the doc id."""
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
@@ -76,8 +75,8 @@ def to_nodes(doc: Document, chunks: Sequence[Chunk]) -> list[TextNode]:
                 "doc_sha": doc.sha256,
                 "date": doc.date or "",
             },
-            # The title gives a table row or a short sentence its context when embedded; offsets are noise.
-            excluded_embed_metadata_keys=["start", "end", "doc_sha", "date"],
+            # Measured: the title in every chunk's embedding text drowns the sentence (see README, Chunking).
+            excluded_embed_metadata_keys=["start", "end", "doc_sha", "date"] + ([] if embed_title else ["title"]),
             excluded_llm_metadata_keys=["start", "end", "doc_sha", "date", "title"],
         )
         node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.doc_id)
@@ -88,10 +87,15 @@ def to_nodes(doc: Document, chunks: Sequence[Chunk]) -> list[TextNode]:
 class Indexer:
     """Brings an index in line with a set of files."""
 
-    def __init__(self, store: ChunkStore, embed_model: BaseEmbedding, max_bytes: int) -> None:
+    def __init__(
+        self, store: ChunkStore, embed_model: BaseEmbedding, max_bytes: int, chunk_chars: int = 360,
+        embed_title: bool = False,
+    ) -> None:
         self.store = store
         self.embed_model = embed_model
         self.max_bytes = max_bytes
+        self.chunk_chars = chunk_chars
+        self.embed_title = embed_title
 
     def ingest(
         self,
@@ -124,7 +128,7 @@ class Indexer:
                     report.unchanged.append(item.doc_id)
                     continue
                 (report.updated if old else report.added).append(item.doc_id)
-                todo.append((item, chunk_document(item, CHUNK_CHARS)))
+                todo.append((item, chunk_document(item, self.chunk_chars)))
             total = sum(len(chunks) for _, chunks in todo)
             done = 0
             for batch in _batches(todo, BATCH_CHUNKS):
@@ -162,7 +166,7 @@ class Indexer:
         for doc, chunks in batch:
             removed += present.get(doc.doc_id, 0)
             self.store.begin_document(doc.doc_id)
-            nodes.extend(to_nodes(doc, chunks))
+            nodes.extend(to_nodes(doc, chunks, self.embed_title))
         pipeline = IngestionPipeline(transformations=[self.embed_model], vector_store=self.store.vector_store())
         pipeline.run(nodes=nodes, show_progress=False)
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")

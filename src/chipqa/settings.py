@@ -53,7 +53,10 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(60.0, gt=0, description="Timeout of one remote LLM request, seconds.")
     llm_max_tokens: int = Field(64, ge=8, le=1024, description="Most tokens the LLM may generate per answer.")
     llm_threads: int | None = Field(None, description="CPU threads for the local LLM; default: all cores.")
-    top_k: int = Field(8, ge=1, le=50, description="Passages retrieved per question.")
+    chunk_chars: int = Field(
+        360, ge=1, le=4000, description="Sentences are grouped into chunks up to this many characters (1: one sentence)."
+    )
+    top_k: int = Field(10, ge=1, le=50, description="Passages retrieved per question.")
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
     max_upload_mb: float = Field(20.0, gt=0, description="Largest file accepted by ingestion and uploads, MB.")
     ui_host: str = Field("127.0.0.1", description="Address the UI/API server binds to.")
