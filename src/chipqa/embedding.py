@@ -19,6 +19,8 @@ def offline() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 def model_path(settings: Settings) -> str:
@@ -41,6 +43,9 @@ def load_embed_model(settings: Settings) -> BaseEmbedding:
     offline()
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # "Loading weights" bars are noise for a CLI
     path = model_path(settings)
     try:
         return HuggingFaceEmbedding(
