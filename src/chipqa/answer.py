@@ -27,13 +27,13 @@ from chipqa.figures import Figure, format_value, parse_figures, same_quantity
 from chipqa.grounding import stated_figures, unsupported
 from chipqa.llm import Generator
 from chipqa.models import Answer, Citation, ConflictRecord, FigureRecord, Passage
-from chipqa.question import Question, analyze, validate
+from chipqa.question import GENERIC, Question, analyze, validate
 from chipqa.retrieval import HybridRetriever
 
 OnToken = Callable[[str], None]
 
 # A second source's figure is shown as a conflict when its score is at least this share of the best one.
-CONFLICT_RATIO = 0.8
+CONFLICT_RATIO = 0.65
 # The LLM's pick among grounded candidates wins when it scores at least this share of the best.
 LLM_PICK_RATIO = 0.85
 EVIDENCE_SENTENCES = 5
@@ -68,7 +68,7 @@ class Answerer:
         text = validate(question, self.max_question_chars)
         self.retriever.refresh()
         q = analyze(self.retriever.correct(text))
-        q = replace(q, text=text)
+        q = replace(q, text=text, keyword_weights=tuple(self.retriever.vocabulary.idf(k) for k in q.keywords))
         passages = self.retriever.retrieve(q.focus, top_k or self.top_k)
         retrieved_at = time.perf_counter()
         builder = _Builder(q, passages, self.llm_label)
@@ -110,6 +110,8 @@ class Answerer:
                 unknown.append(entity)
         strange = []
         for word in re.findall(r"\b[a-z][a-z0-9]+\b", q.focus):
+            if word in GENERIC:
+                continue
             if word in vocab.names and not any(mentions(e, word) for e in resolved):
                 resolved.append(word)
             elif vocab.is_unknown(word):
@@ -333,7 +335,7 @@ class _Builder:
         if best is None and figs:
             return None
         cited = self.citations[n - 1].text
-        if unsupported(body, [cited]):
+        if unsupported(body, [cited]) or not wording_supported(body, f"{cited} {self.q.focus}"):
             return None
         return f"{body.rstrip('.')} [{n}]."
 
@@ -370,6 +372,27 @@ class _Builder:
 def _is_party(entity: str, q: Question, sentences: list[Sentence], years: YearsInForce) -> bool:
     """An entity that some figure belongs to (a buyer), as opposed to a shared term such as "Hopper"."""
     return any(c.subject and mentions(c.subject, entity) for c in candidates(q, sentences, (entity,), years))
+
+
+_STOPWORDS = frozenset(
+    "the and for with that this from into was were are has have had its their than then which who whom what "
+    "when where while about after before over under also been being such these those there here they them "
+    "will would could should can may might does did done per each other some more most very just only".split()
+)
+WORDING_SUPPORT = 0.75
+
+
+def wording_supported(draft: str, source: str, threshold: float = WORDING_SUPPORT) -> bool:
+    """Most of the draft's content words come from the cited text or the question (no invented claims)."""
+    def stems(text: str) -> list[str]:
+        words = re.findall(r"[a-z][a-z0-9]+", text.lower().replace("’", "'"))
+        return [w[:5] for w in words if len(w) > 3 and w not in _STOPWORDS]
+
+    words = stems(draft)
+    if not words:
+        return True
+    allowed = set(stems(source))
+    return sum(w in allowed for w in words) / len(words) >= threshold
 
 
 def _llm_pick(draft: str, cands: list[Candidate]) -> Candidate | None:

@@ -26,6 +26,10 @@ _INSTRUCTION = re.compile(
 _CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9&'’.-]*[A-Za-z0-9]")
 _NOT_NAMES = frozenset("The This That These Those In On At As For By A An And But However Both Meanwhile".split())
 _COUNT_KINDS = ("count", "number")
+# Measured on the eval set (README, "Answer selection"): question-word overlap (IDF-weighted) against how
+# closely a figure is tied to the entities the question names.
+OVERLAP_WEIGHT = 2.0
+ASSOCIATION_WEIGHT = 1.5
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,10 @@ def relevance(q: Question, sentence: Sentence) -> float:
     """How well a sentence matches the question: retrieval rank plus question-word overlap."""
     words = {w[:5] for w in re.findall(r"[a-z0-9]+", _norm(sentence.text))}
     keys = [k[:5] for k in q.keywords]
-    overlap = sum(1 for k in keys if k in words) / len(keys) if keys else 0.0
-    return 0.6 / (1.0 + 0.2 * sentence.rank) + overlap
+    weights = q.keyword_weights if len(q.keyword_weights) == len(keys) else (1.0,) * len(keys)
+    total = sum(weights)
+    overlap = sum(w for k, w in zip(keys, weights, strict=True) if k in words) / total if total else 0.0
+    return 0.6 / (1.0 + 0.2 * sentence.rank) + OVERLAP_WEIGHT * overlap
 
 
 def entities_in_context(q: Question, sentence: Sentence, entities: tuple[str, ...]) -> bool:
@@ -163,7 +169,7 @@ def candidates(
                 continue
             score = rel
             if entities:
-                score += 1.5 * sum(_association(sent, fig, e, starts) for e in entities) / len(entities)
+                score += ASSOCIATION_WEIGHT * sum(_association(sent, fig, e, starts) for e in entities) / len(entities)
                 score += 0.3 * sum(mentions(sent.text, e) for e in entities) / len(entities)
             if q.expects == "count" and fig.kind == "number" and not fig.unit:
                 score -= 0.3  # a bare number (a table score, a rank) is rarely a count of things

@@ -15,8 +15,9 @@ and counts only.
 
 Per question (``score_question``, first ``k`` retrieved passages):
 
-- ``correct``: answerable: not abstained, and a figure in ``record["figures"]`` (or, when that list
-  is empty, a figure of the answer text, years included) matches ``expected`` or one of ``aliases``
+- ``correct``: answerable: not abstained, and the primary figure — the first of ``record["figures"]``
+  (or, when that list is empty, the first figure of the answer text, years included) — matches
+  ``expected`` or one of ``aliases``
   under ``figures.matches_expected``. Unanswerable: abstained and no stated figure other than
   figures the question itself contains (echoing "the $16 billion order" is not answering).
 - ``abstained``: ``record["abstained"]``.
@@ -37,6 +38,8 @@ Per question (``score_question``, first ``k`` retrieved passages):
 - ``grounded``: ``record["grounded"]``.
 - ``conflict_found``: for questions tagged "conflict", whether ``record["conflicts"]`` is non-empty;
   None otherwise.
+- ``false_conflict``: for questions not tagged "conflict", whether ``record["conflicts"]`` is non-empty
+  (a conflict shown where the sources agree or the question asks for one figure); None otherwise.
 - ``failure``: None when correct, else the first that applies: "answered_unanswerable"
   (unanswerable), "retrieval" (evidence not retrieved), "abstained" (false abstention),
   "wrong_figure" (figures stated, none matches), "no_figure".
@@ -51,6 +54,7 @@ Run summary (``summarize``): every rate is the mean over the questions where the
 - ``citation_precision``, ``citation_recall``: means over the questions where they are defined.
 - ``grounding_rate``: mean ``grounded`` over the answers that did not abstain.
 - ``conflict_recall``: mean ``conflict_found`` over conflict-tagged questions.
+- ``false_conflict_rate``: mean ``false_conflict`` over the other questions.
 - ``{retrieve,generate,total}_{p50,p95}_ms``: percentiles of ``timings_ms`` by linear
   interpolation between closest ranks (numpy's default method).
 - ``by_tag``: ``{tag: {"n", "accuracy"}}``, accuracy = mean ``correct``; ``failures``: counts by category.
@@ -74,7 +78,7 @@ from chipqa.figures import (
 )
 
 # Gate thresholds on these metrics are maxima; on every other metric they are minima.
-LOWER_IS_BETTER = frozenset({"false_abstention_rate"})
+LOWER_IS_BETTER = frozenset({"false_abstention_rate", "false_conflict_rate"})
 
 # Order and labels of the rows of format_table.
 _RATE_METRICS = (
@@ -89,6 +93,7 @@ _RATE_METRICS = (
     "citation_recall",
     "grounding_rate",
     "conflict_recall",
+    "false_conflict_rate",
 )
 _STAGES = ("retrieve", "generate", "total")
 _LATENCY_METRICS = tuple(f"{stage}_{p}_ms" for stage in _STAGES for p in ("p50", "p95"))
@@ -194,8 +199,9 @@ def score_question(q: Mapping[str, Any], record: Mapping[str, Any], k: int = 5) 
     stated = _stated_figures(record)
 
     if answerable:
+        # Only the primary figure counts: an answer must not score by listing every figure it found.
         listed = [fig for fig, _ in _record_figures(record)]
-        candidates = listed or _answer_figures(record)
+        candidates = (listed or _answer_figures(record))[:1]
         correct = not abstained and _matches_any(_expected_figures(q), candidates)
     else:
         question = str(q.get("question") or "")
@@ -245,6 +251,7 @@ def score_question(q: Mapping[str, Any], record: Mapping[str, Any], k: int = 5) 
         "citation_recall": recall_cit,
         "grounded": bool(record.get("grounded")),
         "conflict_found": bool(record.get("conflicts")) if "conflict" in tags else None,
+        "false_conflict": bool(record.get("conflicts")) if "conflict" not in tags else None,
         "failure": failure,
         "timings_ms": {s: float(timings[s]) for s in _STAGES if timings.get(s) is not None},
     }
@@ -275,6 +282,7 @@ def summarize(scored: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "citation_recall": _mean(s.get("citation_recall") for s in scored),
         "grounding_rate": _mean(s.get("grounded") for s in scored if not s.get("abstained")),
         "conflict_recall": _mean(s.get("conflict_found") for s in scored),
+        "false_conflict_rate": _mean(s.get("false_conflict") for s in scored),
     }
     for stage in _STAGES:
         times = [s["timings_ms"][stage] for s in scored if stage in (s.get("timings_ms") or {})]

@@ -17,7 +17,7 @@ _QUESTION_WORDS = frozenset(
     "answer show find".split()
 )
 # Words that are capitalised in questions but name no entity to look for in the evidence.
-_GENERIC = frozenset(
+GENERIC = frozenset(
     "gpu gpus chip chips ai us usd rmb q1 q2 q3 q4 percent percentage share billion million nvidia's".split()
 )
 # Sentences of a question that try to instruct the assistant rather than ask.
@@ -52,6 +52,8 @@ class Question:
     years: tuple[str, ...]
     operation: Operation | None = None
     keywords: tuple[str, ...] = field(default=())
+    # Rarer words say more about what is asked; the answerer fills these in from the index's counts.
+    keyword_weights: tuple[float, ...] = field(default=())
     unit_words: tuple[str, ...] = field(default=())
 
 
@@ -81,7 +83,7 @@ def analyze(text: str) -> Question:
     focus = focus_of(text)
     low = focus.lower()
     expects: Expects = "any"
-    if re.search(r"\b(percent|percentage|share|proportion|fraction|portion)\b|%", low):
+    if re.search(r"\b(percent|percentage|share|proportion|fraction|portion|slice)\b|%", low):
         expects = "percent"
     elif re.search(r"^(when|in what year|what year|which year)\b", low):
         expects = "year"
@@ -115,7 +117,7 @@ def analyze(text: str) -> Question:
     undotted = re.sub(r"\b((?:[A-Z]\.){2,})", lambda m: m.group(1).replace(".", ""), focus)
     for m in _ENTITY.finditer(undotted):
         word = m.group(0)
-        if word.lower() in _QUESTION_WORDS or word.lower() in _GENERIC or _YEAR.fullmatch(word):
+        if word.lower() in _QUESTION_WORDS or word.lower() in GENERIC or _YEAR.fullmatch(word):
             continue
         # A capital that only marks the start of a sentence ("Roughly how many…") names nothing.
         sentence_start = m.start() == 0 or undotted[: m.start()].rstrip().endswith((".", "?", "!"))
