@@ -21,7 +21,10 @@ LOOKUPS = [
     ("How many GPUs did Google purchase in 2024?", "169,000"),
     ("How many Tensor Processing Units did Google deploy?", "1.5 million"),
     ("What share of AI hardware spending did Nvidia capture in 2024?", "43%"),
-    ("How much were the H20 orders from ByteDance, Alibaba and Tencent worth in the first quarter?", "$16 billion"),
+    (
+        "How much were the H20 orders from ByteDance, Alibaba and Tencent worth in the first quarter?",
+        "$16 billion",
+    ),
     ("How much revenue did the U.S. restrictions cost Nvidia?", "$5.5 billion"),
     ("How much has ByteDance earmarked in RMB for AI chips in China?", "RMB 40 billion"),
     ("What percentage of ByteDance's China semiconductor orders will come from domestic suppliers?", "60%"),
@@ -39,7 +42,9 @@ def check_record(app: ChipQA, answer: Answer) -> None:
     assert unsupported(answer.answer, cited, answer.figures) == []
     for fig in answer.figures:
         if not fig.computed:
-            assert any(figure_in_text(f, cited[n - 1]) for f in parse_figures(fig.text) for n in fig.citations)
+            assert any(
+                figure_in_text(f, cited[n - 1]) for f in parse_figures(fig.text) for n in fig.citations
+            )
 
 
 @pytest.mark.slow
@@ -136,7 +141,18 @@ def test_prompt_numbers_the_evidence() -> None:
 
 
 # Questions generated from templates over entities, units and years that the corpus does and does not hold.
-_ENTITIES = ["Microsoft", "Meta", "Amazon", "Google", "ByteDance", "Tencent", "Alibaba", "Nvidia", "Apple", "Baidu"]
+_ENTITIES = [
+    "Microsoft",
+    "Meta",
+    "Amazon",
+    "Google",
+    "ByteDance",
+    "Tencent",
+    "Alibaba",
+    "Nvidia",
+    "Apple",
+    "Baidu",
+]
 _FORMS = [
     "How many {unit} did {e} buy in {y}?",
     "How much did {e} spend on {unit} in {y}?",
@@ -166,7 +182,9 @@ def test_no_answer_states_a_figure_absent_from_its_citations(
     cited = [c["text"] for c in record["citations"]]
     computed = [f for f in answer.figures if f.computed]
     for fig in parse_figures(strip_citation_markers(record["answer"])):
-        supported = any(figure_in_text(fig, text) for text in cited) or any(c.value == fig.value for c in computed)
+        supported = any(figure_in_text(fig, text) for text in cited) or any(
+            c.value == fig.value for c in computed
+        )
         assert supported, (record["question"], record["answer"])
     if record["abstained"]:
         assert record["figures"] == [] and record["citations"] == []

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import replace
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from chipqa.errors import BackendError
 from chipqa.evidence import (
@@ -37,7 +36,9 @@ CONFLICT_RATIO = 0.65
 # The LLM's pick among grounded candidates wins when it scores at least this share of the best.
 LLM_PICK_RATIO = 0.85
 EVIDENCE_SENTENCES = 5
-_REFUSAL = re.compile(r"\b(not (mentioned|stated|provided|given|specified)|no information|cannot|can't|unknown)\b", re.I)
+_REFUSAL = re.compile(
+    r"\b(not (mentioned|stated|provided|given|specified)|no information|cannot|can't|unknown)\b", re.I
+)
 
 
 @dataclass
@@ -52,7 +53,11 @@ class Answerer:
     """Turns a question into a verified, cited Answer."""
 
     def __init__(
-        self, retriever: HybridRetriever, generator: Generator | None, top_k: int = 8, max_question_chars: int = 1000
+        self,
+        retriever: HybridRetriever,
+        generator: Generator | None,
+        top_k: int = 8,
+        max_question_chars: int = 1000,
     ) -> None:
         self.retriever = retriever
         self.generator = generator
@@ -201,7 +206,9 @@ class _Builder:
         self.citations.append(Citation(len(self.citations) + 1, p.doc_id, p.title, start, end, text))
         return len(self.citations)
 
-    def record(self, fig: Figure, n: list[int], computed: bool = False, inputs: list[str] | None = None) -> FigureRecord:
+    def record(
+        self, fig: Figure, n: list[int], computed: bool = False, inputs: list[str] | None = None
+    ) -> FigureRecord:
         return FigureRecord(fig.text, fig.value, fig.unit, n, computed, inputs or [])
 
     def build(
@@ -230,7 +237,12 @@ class _Builder:
         return self.descriptive(q, sentences, evidence, draft, entities)
 
     def lookup(
-        self, q: Question, cands: list[Candidate], evidence: list[Sentence], draft: str, entities: tuple[str, ...]
+        self,
+        q: Question,
+        cands: list[Candidate],
+        evidence: list[Sentence],
+        draft: str,
+        entities: tuple[str, ...],
     ) -> Answer:
         best = cands[0]
         picked = _llm_pick(draft, cands)
@@ -258,7 +270,11 @@ class _Builder:
         return answer
 
     def superlative(
-        self, q: Question, cands: list[Candidate], entities: tuple[str, ...], sentences: list[Sentence],
+        self,
+        q: Question,
+        cands: list[Candidate],
+        entities: tuple[str, ...],
+        sentences: list[Sentence],
         years: YearsInForce,
     ) -> Answer:
         """Largest or smallest figure: among the named parties' own figures, else among the strong candidates."""
@@ -266,7 +282,11 @@ class _Builder:
         pool: list[Candidate] = []
         if len(parties) >= 2:
             for party in parties:
-                own = [c for c in candidates(q, sentences, (party,), years) if c.subject and mentions(c.subject, party)]
+                own = [
+                    c
+                    for c in candidates(q, sentences, (party,), years)
+                    if c.subject and mentions(c.subject, party)
+                ]
                 pool.extend(own[:1])
         if len(pool) < 2:
             pool = [c for c in cands if c.score >= 0.5 * cands[0].score]
@@ -286,7 +306,11 @@ class _Builder:
         """Difference or sum of the figures the question's parties ("Meta", "Amazon") are each tied to."""
         inputs: list[tuple[str, Candidate]] = []
         for party in (e for e in entities if _is_party(e, q, sentences, years)):
-            own = [c for c in candidates(q, sentences, (party,), years) if c.subject and mentions(c.subject, party)]
+            own = [
+                c
+                for c in candidates(q, sentences, (party,), years)
+                if c.subject and mentions(c.subject, party)
+            ]
             if not own:
                 return None
             inputs.append((party, own[0]))
@@ -307,15 +331,24 @@ class _Builder:
         computed = FigureRecord(
             result.text, value, first.unit, sorted(set(numbers)), True, [c.figure.text for _, c in inputs]
         )
-        terms = sign.join(f"{party} {c.figure.text} [{n}]" for (party, c), n in zip(inputs, numbers, strict=True))
+        terms = sign.join(
+            f"{party} {c.figure.text} [{n}]" for (party, c), n in zip(inputs, numbers, strict=True)
+        )
         text = f"{result.text} ({verb}, computed from the cited figures): {terms}."
         records = [self.record(c.figure, [n]) for (_, c), n in zip(inputs, numbers, strict=True)]
         return self.finish(text, [computed, *records])
 
     def descriptive(
-        self, q: Question, sentences: list[Sentence], evidence: list[Sentence], draft: str, entities: tuple[str, ...]
+        self,
+        q: Question,
+        sentences: list[Sentence],
+        evidence: list[Sentence],
+        draft: str,
+        entities: tuple[str, ...],
     ) -> Answer:
-        pool = [s for s in sentences if all(mentions(f"{s.passage.title} {s.passage.text}", e) for e in entities)]
+        pool = [
+            s for s in sentences if all(mentions(f"{s.passage.title} {s.passage.text}", e) for e in entities)
+        ]
         if not pool:
             return self.abstain("The indexed sources do not answer this.")
         best = pool[0]
@@ -324,7 +357,9 @@ class _Builder:
         figs = [self.record(f, [n]) for f in stated_figures(text) if f.kind != "year"]
         return self.finish(text, figs)
 
-    def _accept_draft(self, draft: str, evidence: list[Sentence], best: Candidate | None, n: int) -> str | None:
+    def _accept_draft(
+        self, draft: str, evidence: list[Sentence], best: Candidate | None, n: int
+    ) -> str | None:
         """The LLM's sentence, if it states the chosen figure and nothing the cited evidence lacks."""
         body = re.sub(r"\s*\[\d+(?:,\s*\d+)*\]", "", draft).strip()
         if not body or len(body) > 300 or _REFUSAL.search(body):
@@ -375,15 +410,74 @@ def _is_party(entity: str, q: Question, sentences: list[Sentence], years: YearsI
 
 
 _STOPWORDS = frozenset(
-    "the and for with that this from into was were are has have had its their than then which who whom what "
-    "when where while about after before over under also been being such these those there here they them "
-    "will would could should can may might does did done per each other some more most very just only".split()
+    [
+        "the",
+        "and",
+        "for",
+        "with",
+        "that",
+        "this",
+        "from",
+        "into",
+        "was",
+        "were",
+        "are",
+        "has",
+        "have",
+        "had",
+        "its",
+        "their",
+        "than",
+        "then",
+        "which",
+        "who",
+        "whom",
+        "what",
+        "when",
+        "where",
+        "while",
+        "about",
+        "after",
+        "before",
+        "over",
+        "under",
+        "also",
+        "been",
+        "being",
+        "such",
+        "these",
+        "those",
+        "there",
+        "here",
+        "they",
+        "them",
+        "will",
+        "would",
+        "could",
+        "should",
+        "can",
+        "may",
+        "might",
+        "does",
+        "did",
+        "done",
+        "per",
+        "each",
+        "other",
+        "some",
+        "more",
+        "most",
+        "very",
+        "just",
+        "only",
+    ]
 )
 WORDING_SUPPORT = 0.75
 
 
 def wording_supported(draft: str, source: str, threshold: float = WORDING_SUPPORT) -> bool:
     """Most of the draft's content words come from the cited text or the question (no invented claims)."""
+
     def stems(text: str) -> list[str]:
         words = re.findall(r"[a-z][a-z0-9]+", text.lower().replace("’", "'"))
         return [w[:5] for w in words if len(w) > 3 and w not in _STOPWORDS]

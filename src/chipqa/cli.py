@@ -18,7 +18,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _settings(ctx: click.Context) -> Settings:
-    return ctx.ensure_object(dict)["settings"]  # type: ignore[no-any-return]
+    settings: Settings = ctx.ensure_object(dict)["settings"]
+    return settings
 
 
 def _app(ctx: click.Context) -> Any:
@@ -79,7 +80,9 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, reset: bool
 @click.option("--json", "as_json", is_flag=True, help="Print the answer record as JSON.")
 @click.option("--top-k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve.")
 @click.option(
-    "--llm", type=click.Choice(["local", "openai-compatible", "openai", "none"]), default=None,
+    "--llm",
+    type=click.Choice(["local", "openai-compatible", "openai", "none"]),
+    default=None,
     help="LLM backend for this question (default: CHIPQA_LLM).",
 )
 @click.pass_context
@@ -120,7 +123,9 @@ def status(ctx: click.Context) -> None:
 
 @cli.command(name="eval")
 @click.option("--questions", type=click.Path(path_type=Path), default=Path("eval/questions.jsonl"))
-@click.option("--output", type=click.Path(path_type=Path), default=None, help="Write the full results as JSON.")
+@click.option(
+    "--output", type=click.Path(path_type=Path), default=None, help="Write the full results as JSON."
+)
 @click.option("--baseline", is_flag=True, help="Also score the plain LlamaIndex recipe, side by side.")
 @click.option("--llm", type=click.Choice(["local", "openai-compatible", "openai", "none"]), default=None)
 @click.option("--no-report", is_flag=True, help="Do not write eval/reports/ (latest.*, history.jsonl).")
@@ -131,7 +136,9 @@ def eval_cmd(
     """Run the eval set through the real pipeline; exit non-zero below the gate."""
     from chipqa.evaluation import run_eval_command
 
-    code = run_eval_command(_app(ctx), questions, output, baseline=baseline, llm=llm, write_reports=not no_report)
+    code = run_eval_command(
+        _app(ctx), questions, output, baseline=baseline, llm=llm, write_reports=not no_report
+    )
     ctx.exit(code)
 
 

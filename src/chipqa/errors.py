@@ -1,10 +1,10 @@
 """Exceptions that chipqa raises for a person to read.
 
-    ChipQAError                 base: the CLI and UI print str(error) as one line
-    ├── InputError              a question, path or file the user gave is unusable
-    ├── IndexError_             the index is missing, locked or inconsistent
-    ├── BackendError            a server (Chroma, LLM) is unreachable or failed
-    └── ConfigError             a setting has a bad value or an optional extra is missing
+ChipQAError                 base: the CLI and UI print str(error) as one line
+├── InputError              a question, path or file the user gave is unusable
+├── IndexError_             the index is missing, locked or inconsistent
+├── BackendError            a server (Chroma, LLM) is unreachable or failed
+└── ConfigError             a setting has a bad value or an optional extra is missing
 """
 
 

@@ -24,7 +24,28 @@ _INSTRUCTION = re.compile(
     re.IGNORECASE,
 )
 _CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9&'’.-]*[A-Za-z0-9]")
-_NOT_NAMES = frozenset("The This That These Those In On At As For By A An And But However Both Meanwhile".split())
+_NOT_NAMES = frozenset(
+    [
+        "The",
+        "This",
+        "That",
+        "These",
+        "Those",
+        "In",
+        "On",
+        "At",
+        "As",
+        "For",
+        "By",
+        "A",
+        "An",
+        "And",
+        "But",
+        "However",
+        "Both",
+        "Meanwhile",
+    ]
+)
 _COUNT_KINDS = ("count", "number")
 # Measured on the eval set (README, "Answer selection"): question-word overlap (IDF-weighted) against how
 # closely a figure is tied to the entities the question names.
@@ -132,7 +153,9 @@ def subject_of(sentence: Sentence, fig: Figure) -> str | None:
 YearsInForce = Callable[[str, int], set[str]]
 
 
-def year_fits(q: Question, sentence: Sentence, figures: list[Figure], years_in_force: YearsInForce | None) -> bool:
+def year_fits(
+    q: Question, sentence: Sentence, figures: list[Figure], years_in_force: YearsInForce | None
+) -> bool:
     """A year the question names is the sentence's own, or the one its document last named before it."""
     if not q.years:
         return True
@@ -169,7 +192,11 @@ def candidates(
                 continue
             score = rel
             if entities:
-                score += ASSOCIATION_WEIGHT * sum(_association(sent, fig, e, starts) for e in entities) / len(entities)
+                score += (
+                    ASSOCIATION_WEIGHT
+                    * sum(_association(sent, fig, e, starts) for e in entities)
+                    / len(entities)
+                )
                 score += 0.3 * sum(mentions(sent.text, e) for e in entities) / len(entities)
             if q.expects == "count" and fig.kind == "number" and not fig.unit:
                 score -= 0.3  # a bare number (a table score, a rank) is rarely a count of things
@@ -193,7 +220,7 @@ def citation_span(q: Question, sentence: Sentence, entities: tuple[str, ...]) ->
         for s, _e in split_sentences(p.text):
             if p.start + s >= sentence.start:
                 break
-            if any(mentions(p.text[s:sentence.start - p.start], e) for e in missing):
+            if any(mentions(p.text[s : sentence.start - p.start], e) for e in missing):
                 start = p.start + s
                 break
     return start, sentence.end

@@ -12,13 +12,79 @@ Expects = Literal["count", "money", "percent", "year", "any"]
 Operation = Literal["max", "min", "difference", "sum"]
 
 _QUESTION_WORDS = frozenset(
-    "how what which who whom whose when where why did does do is are was were will would could can should "
-    "according in of the a an and or for to by per on at as with from tell give list name please say ignore "
-    "answer show find".split()
+    [
+        "how",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "did",
+        "does",
+        "do",
+        "is",
+        "are",
+        "was",
+        "were",
+        "will",
+        "would",
+        "could",
+        "can",
+        "should",
+        "according",
+        "in",
+        "of",
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "for",
+        "to",
+        "by",
+        "per",
+        "on",
+        "at",
+        "as",
+        "with",
+        "from",
+        "tell",
+        "give",
+        "list",
+        "name",
+        "please",
+        "say",
+        "ignore",
+        "answer",
+        "show",
+        "find",
+    ]
 )
 # Words that are capitalised in questions but name no entity to look for in the evidence.
 GENERIC = frozenset(
-    "gpu gpus chip chips ai us usd rmb q1 q2 q3 q4 percent percentage share billion million nvidia's".split()
+    [
+        "gpu",
+        "gpus",
+        "chip",
+        "chips",
+        "ai",
+        "us",
+        "usd",
+        "rmb",
+        "q1",
+        "q2",
+        "q3",
+        "q4",
+        "percent",
+        "percentage",
+        "share",
+        "billion",
+        "million",
+        "nvidia's",
+    ]
 )
 # Sentences of a question that try to instruct the assistant rather than ask.
 _INSTRUCTION = re.compile(
@@ -26,16 +92,63 @@ _INSTRUCTION = re.compile(
     r"(that|with|only|exactly|:)|\byou (must|should|are now|will)\b|\bsystem prompt\b",
     re.IGNORECASE,
 )
-_ENTITY = re.compile(r"\b(?:[A-Z][A-Za-z]*(?:[-/][A-Z]?[A-Za-z0-9]+)*|[A-Za-z]+\d+[A-Za-z0-9]*|\d+[A-Za-z]+\d*)\b")
+_ENTITY = re.compile(
+    r"\b(?:[A-Z][A-Za-z]*(?:[-/][A-Z]?[A-Za-z0-9]+)*|[A-Za-z]+\d+[A-Za-z0-9]*|\d+[A-Za-z]+\d*)\b"
+)
 # Common words that start questions; a leading capitalised word outside this list may still be a name.
 _LEADING_WORDS = frozenset(
-    "roughly approximately about around after before adding among between by during excluding including "
-    "overall since since compared combined given based besides beyond exactly just only".split()
+    [
+        "roughly",
+        "approximately",
+        "about",
+        "around",
+        "after",
+        "before",
+        "adding",
+        "among",
+        "between",
+        "by",
+        "during",
+        "excluding",
+        "including",
+        "overall",
+        "since",
+        "since",
+        "compared",
+        "combined",
+        "given",
+        "based",
+        "besides",
+        "beyond",
+        "exactly",
+        "just",
+        "only",
+    ]
 )
 _COUNTABLE = re.compile(r"\b(gpus?|chips?|units|cards|tpus?|processors|accelerators|servers)\b")
 _UNIT_GENERIC = frozenset(
-    "gpu gpus chip chips unit units card cards processors processor accelerators more fewer of the ai nvidia "
-    "nvidia's total in".split()
+    [
+        "gpu",
+        "gpus",
+        "chip",
+        "chips",
+        "unit",
+        "units",
+        "card",
+        "cards",
+        "processors",
+        "processor",
+        "accelerators",
+        "more",
+        "fewer",
+        "of",
+        "the",
+        "ai",
+        "nvidia",
+        "nvidia's",
+        "total",
+        "in",
+    ]
 )
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 
@@ -97,9 +210,9 @@ def analyze(text: str) -> Question:
     elif re.search(r"\bhow many\b|\bnumber of\b|\bcount\b|\bunits\b|\bquantity\b", low):
         expects = "count"
     operation: Operation | None = None
-    if re.search(r"\bhow many more\b|\bhow much more\b|\bdifference\b|\bmore than\b.*\bthan\b|\bfewer\b", low) or (
-        re.search(r"\bmore\b.*\bthan\b", low) and "how" in low
-    ):
+    if re.search(
+        r"\bhow many more\b|\bhow much more\b|\bdifference\b|\bmore than\b.*\bthan\b|\bfewer\b", low
+    ) or (re.search(r"\bmore\b.*\bthan\b", low) and "how" in low):
         operation = "difference"
     elif re.search(r"\b(combined|in total|together|altogether|total of|sum of|add up|adding)\b", low):
         operation = "sum"
@@ -109,8 +222,12 @@ def analyze(text: str) -> Question:
         operation = "min"
     if expects == "any" and _COUNTABLE.search(low):
         expects = "count"  # "Who bought the most Hopper GPUs?", "msft hopper gpus?"
-    wants_figure = expects != "any" or operation in ("difference", "sum") or bool(
-        re.search(r"\bhow (many|much)\b|\bwhat (was|is|were|are) the (number|amount|figure|size)\b", low)
+    wants_figure = (
+        expects != "any"
+        or operation in ("difference", "sum")
+        or bool(
+            re.search(r"\bhow (many|much)\b|\bwhat (was|is|were|are) the (number|amount|figure|size)\b", low)
+        )
     )
     entities = []
     # "U.S." → "US", so dotted abbreviations read as one word.
@@ -124,14 +241,16 @@ def analyze(text: str) -> Question:
         if sentence_start and word[1:].islower() and word.lower() in _LEADING_WORDS:
             continue
         entities.append(word)
-    keywords = tuple(
-        w for w in re.findall(r"[a-z0-9]+", low) if w not in _QUESTION_WORDS and len(w) > 2
-    )
+    keywords = tuple(w for w in re.findall(r"[a-z0-9]+", low) if w not in _QUESTION_WORDS and len(w) > 2)
     # "how many Hopper GPUs" → ("hopper",): the distinctive words of the thing being counted.
-    unit_match = re.search(r"\bhow many ([\w\s'-]{1,60}?)\s+(did|does|do|has|have|had|were|was|are|is|will)\b", low)
-    unit_words = tuple(
-        w for w in re.findall(r"[a-z0-9]+", unit_match.group(1)) if w not in _UNIT_GENERIC
-    ) if unit_match else ()
+    unit_match = re.search(
+        r"\bhow many ([\w\s'-]{1,60}?)\s+(did|does|do|has|have|had|were|was|are|is|will)\b", low
+    )
+    unit_words = (
+        tuple(w for w in re.findall(r"[a-z0-9]+", unit_match.group(1)) if w not in _UNIT_GENERIC)
+        if unit_match
+        else ()
+    )
     return Question(
         text=text,
         focus=focus,

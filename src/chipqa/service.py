@@ -52,9 +52,8 @@ class ChipQA:
     def retriever(self) -> HybridRetriever:
         with self._lock:
             if self._retriever is None:
-                from chipqa.retrieval import HybridRetriever
-
                 from chipqa.embedding import lexicon
+                from chipqa.retrieval import HybridRetriever
 
                 self._retriever = HybridRetriever(
                     self.store, self.embed_model, self.settings.top_k, lexicon(self.settings)
@@ -76,7 +75,10 @@ class ChipQA:
         )
 
     def ingest(
-        self, paths: Iterable[Path] | None = None, prune: bool = False, reset: bool = False,
+        self,
+        paths: Iterable[Path] | None = None,
+        prune: bool = False,
+        reset: bool = False,
         progress: Progress | None = None,
     ) -> IngestReport:
         return self.indexer().ingest(list(paths or [self.settings.corpus_dir]), prune, reset, progress)

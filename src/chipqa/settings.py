@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
+import tomllib
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -39,14 +39,18 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHIPQA_", extra="ignore")
 
     index_dir: Path = Field(Path("index"), description="Embedded Chroma directory.")
-    chroma_url: str | None = Field(None, description="Chroma server URL; when set, used instead of index_dir.")
+    chroma_url: str | None = Field(
+        None, description="Chroma server URL; when set, used instead of index_dir."
+    )
     collection: str = Field("chipqa", description="Chroma collection name.")
     corpus_dir: Path = Field(Path("seeds"), description="Default folder for `chipqa ingest` and UI uploads.")
     embed_model: str | None = Field(
         None, description="sentence-transformers model name or path; default: the bundled all-MiniLM-L6-v2."
     )
     embed_batch_size: int = Field(64, ge=1, description="Chunks embedded per batch.")
-    llm: LLMMode = Field("local", description="LLM backend: local (bundled Gemma), openai-compatible, openai, none.")
+    llm: LLMMode = Field(
+        "local", description="LLM backend: local (bundled Gemma), openai-compatible, openai, none."
+    )
     llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server (…/v1).")
     llm_model: str | None = Field(None, description="Model name for the remote LLM.")
     llm_api_key: SecretStr | None = Field(None, description="API key for the remote LLM (never printed).")
@@ -54,11 +58,16 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(64, ge=8, le=1024, description="Most tokens the LLM may generate per answer.")
     llm_threads: int | None = Field(None, description="CPU threads for the local LLM; default: all cores.")
     chunk_chars: int = Field(
-        360, ge=1, le=4000, description="Sentences are grouped into chunks up to this many characters (1: one sentence)."
+        360,
+        ge=1,
+        le=4000,
+        description="Sentences are grouped into chunks up to this many characters (1: one sentence).",
     )
     top_k: int = Field(10, ge=1, le=50, description="Passages retrieved per question.")
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
-    max_upload_mb: float = Field(20.0, gt=0, description="Largest file accepted by ingestion and uploads, MB.")
+    max_upload_mb: float = Field(
+        20.0, gt=0, description="Largest file accepted by ingestion and uploads, MB."
+    )
     ui_host: str = Field("127.0.0.1", description="Address the UI/API server binds to.")
     ui_port: int = Field(7860, ge=1, le=65535, description="Port of the UI/API server.")
     ui_auth: str | None = Field(None, description="Basic auth for the UI/API as 'user:password'.")
