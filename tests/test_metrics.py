@@ -224,6 +224,18 @@ def test_conflict_found_only_for_conflict_questions() -> None:
     rec = record("$7 billion [1] or more than $12 billion [2].", conflicts=[conflict])
     assert score_question(q, rec)["conflict_found"] is True
     assert score_question(q, dict(rec, conflicts=[]))["conflict_found"] is False
+    assert score_question(q, rec)["false_conflict"] is None
+
+
+def test_false_conflict_on_questions_that_ask_for_one_figure() -> None:
+    conflict = {"quantity": "ByteDance 2025 AI spending", "figures": []}
+    q, other = question("$7 billion", sources=[BD_DOC]), question("$7 billion", tags=["conflict"])
+    rec = record("$7 billion [1] or more than $12 billion [2].", conflicts=[conflict])
+    assert score_question(q, rec)["false_conflict"] is True
+    assert score_question(q, dict(rec, conflicts=[]))["false_conflict"] is False
+    scored = [score_question(q, rec), score_question(q, dict(rec, conflicts=[])), score_question(other, rec)]
+    assert summarize(scored)["false_conflict_rate"] == 0.5
+    assert check_gate(summarize(scored), {"false_conflict_rate": 0.25}) == ["false_conflict_rate 0.5 > 0.25"]
 
 
 def test_year_answer() -> None:
@@ -262,7 +274,7 @@ def test_summarize() -> None:
     assert s["citation_precision"] == 1.0  # defined for the first answer only
     assert s["citation_recall"] == 0.5  # "1 GPU" cites nothing
     assert s["grounding_rate"] == 0.5  # over the two answers that did not abstain
-    assert s["conflict_recall"] is None
+    assert s["conflict_recall"] is None and s["false_conflict_rate"] == 0.0
     assert s["total_p50_ms"] == 250.0 and s["total_p95_ms"] == pytest.approx(385.0)
     assert s["retrieve_p50_ms"] == 30.0  # of 20, 30, 40: the first record has no retrieve timing
     assert s["by_tag"]["terse"] == {"n": 1, "accuracy": 1.0}
@@ -387,6 +399,7 @@ UNIT_SUMMARY = (
     "citation_recall",
     "grounding_rate",
     "conflict_recall",
+    "false_conflict_rate",
 )
 
 

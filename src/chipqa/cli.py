@@ -179,7 +179,7 @@ def main() -> None:
     offline()
     debug = "--debug" in sys.argv or os.environ.get("CHIPQA_DEBUG", "").lower() in ("1", "true", "yes")
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         sys.exit(130)
@@ -196,3 +196,5 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    # In non-standalone mode click returns ctx.exit()'s code instead of exiting; the gate depends on it.
+    sys.exit(code if isinstance(code, int) else 0)
