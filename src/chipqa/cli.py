@@ -7,12 +7,14 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from chipqa.errors import ChipQAError
-from chipqa.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from chipqa.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,6 +56,8 @@ def _progress_bar(label: str) -> Callable[[int, int, str], None]:
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """chipqa: ask questions about AI-chip purchases; every figure comes with the passage it rests on."""
+    from chipqa.settings import load_settings  # pydantic-settings is not needed for --help
+
     ctx.ensure_object(dict)["debug"] = debug
     ctx.obj["settings"] = load_settings(debug=debug or None)
 

@@ -1,0 +1,98 @@
+"""The bench on a tiny configuration: its report's structure and that every number is positive (no timings)."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+
+import pytest
+
+from chipqa.bench import BenchConfig, BenchReport, format_markdown, percentile, run_bench, write_reports
+from chipqa.chunking import chunk_document
+from chipqa.figures import parse_figures
+from chipqa.loading import load_document
+from chipqa.settings import Settings
+from chipqa.synthetic import build_corpus, rescale_figures
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+
+
+def test_synthetic_corpus_has_the_requested_chunks_and_is_deterministic(tmp_path: Path) -> None:
+    first = build_corpus(SEEDS, tmp_path / "a", 200)
+    second = build_corpus(SEEDS, tmp_path / "b", 200)
+    assert first.chunks == 200
+    files = sorted(p.name for p in first.folder.iterdir())
+    assert files == sorted(p.name for p in second.folder.iterdir())
+    assert all((first.folder / f).read_text() == (second.folder / f).read_text() for f in files)
+    chunks = sum(len(chunk_document(load_document(first.folder / f, 10**7))) for f in files)
+    assert chunks == 200
+    text = " ".join((first.folder / f).read_text() for f in files)
+    assert "Microsoft" not in text  # buyers are swapped for invented names
+
+
+def test_rescaled_figures_stay_parseable() -> None:
+    rng = random.Random(1)
+    sentence = "Microsoft bought 485,000 Hopper chips for $7 billion, 43% of the market, in 2024."
+    out = rescale_figures(sentence, rng)
+    before = [f for f in parse_figures(sentence) if f.kind != "year"]
+    after = [f for f in parse_figures(out) if f.kind != "year"]
+    assert [f.kind for f in after] == [f.kind for f in before]
+    assert "2024" in out
+    assert out != sentence
+
+
+def test_percentile_interpolates() -> None:
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert percentile([5.0], 95) == 5.0
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 100) == 5.0
+
+
+@pytest.fixture(scope="module")
+def tiny_report(tmp_path_factory: pytest.TempPathFactory) -> BenchReport:
+    """One bench run on 3 questions, a 200-chunk synthetic corpus, no LLM, no subprocesses."""
+    tmp = tmp_path_factory.mktemp("bench")
+    questions = tmp / "questions.jsonl"
+    lines = (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()[:3]
+    questions.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = BenchConfig.quick(
+        seeds_dir=SEEDS, questions_file=questions, report_dir=tmp / "reports", retrieve_questions=3,
+        ask_questions=2, scales=[200], server_scales=[], cold_start=False, ui=False, llm="none",
+    )
+    settings = Settings(index_dir=tmp / "unused", corpus_dir=SEEDS, llm="none")
+    report = run_bench(settings, config)
+    write_reports(report, tmp / "reports")
+    return report
+
+
+def test_bench_report_structure_and_positive_numbers(tiny_report: BenchReport) -> None:
+    assert tiny_report.errors == []
+    keys = {m.key for m in tiny_report.metrics}
+    expected = {
+        "ingest_seeds_s", "ingest_chunks_per_s", "embed_pipeline_chunks_per_s", "embed_pipeline_vs_bare",
+        "retrieve_p50_ms", "retrieve_p95_ms", "ask_p50_ms", "ask_p95_ms",
+        "scale_ingest_chunks_per_s@200", "scale_retrieve_p50_ms@200", "scale_retrieve_p95_ms@200",
+    }
+    assert expected <= keys
+    for m in tiny_report.metrics:
+        assert m.value > 0 and math.isfinite(m.value), m
+        if m.baseline is not None:
+            assert m.baseline > 0 and m.ratio is not None and m.ratio > 0, m
+    targeted = {m.key: m for m in tiny_report.metrics if m.target}
+    assert set(targeted) >= {"retrieve_p50_ms", "ask_p50_ms", "embed_pipeline_vs_bare"}
+    assert all(isinstance(m.met, bool) for m in targeted.values())
+    [row] = tiny_report.scaling
+    assert row["chunks"] == 200 and row["mode"] == "embedded"
+    assert all(v > 0 for k, v in row.items() if isinstance(v, (int, float)))
+
+
+def test_bench_writes_json_markdown_and_plot(tiny_report: BenchReport, tmp_path: Path) -> None:
+    write_reports(tiny_report, tmp_path)
+    data = json.loads((tmp_path / "bench.json").read_text())
+    assert {"machine", "config", "metrics", "scaling", "errors"} <= set(data)
+    markdown = (tmp_path / "bench.md").read_text()
+    assert "| metric | value | target | met? | baseline | ratio |" in markdown
+    assert markdown == format_markdown(tiny_report)
+    assert (tmp_path / "bench_latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
