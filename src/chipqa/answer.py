@@ -35,7 +35,7 @@ OnToken = Callable[[str], None]
 CONFLICT_RATIO = 0.65
 # The LLM's pick among grounded candidates wins when it scores at least this share of the best.
 LLM_PICK_RATIO = 0.85
-EVIDENCE_SENTENCES = 5
+EVIDENCE_SENTENCES = 4
 _REFUSAL = re.compile(
     r"\b(not (mentioned|stated|provided|given|specified)|no information|cannot|can't|unknown)\b", re.I
 )
