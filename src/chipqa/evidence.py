@@ -105,6 +105,8 @@ def kind_fits(q: Question, fig: Figure) -> bool:
         return False
     if q.expects == "count":
         return fig.kind in _COUNT_KINDS
+    if q.expects == "money" and q.currency and fig.kind == "money":
+        return fig.currency == q.currency
     if q.expects in ("money", "percent", "year"):
         return fig.kind == q.expects
     return True

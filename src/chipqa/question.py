@@ -150,6 +150,12 @@ _UNIT_GENERIC = frozenset(
         "in",
     ]
 )
+# A currency the question asks the figure in ("in RMB", "in dollars").
+_CURRENCIES = (
+    ("RMB", re.compile(r"\b(rmb|yuan|renminbi|cny)\b")),
+    ("EUR", re.compile(r"\b(euros?|eur)\b|€")),
+    ("USD", re.compile(r"\b(us )?dollars?\b|\busd\b|\bin \$")),
+)
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 
 
@@ -168,6 +174,7 @@ class Question:
     # Rarer words say more about what is asked; the answerer fills these in from the index's counts.
     keyword_weights: tuple[float, ...] = field(default=())
     unit_words: tuple[str, ...] = field(default=())
+    currency: str | None = None
 
 
 def validate(text: str, max_chars: int) -> str:
@@ -251,6 +258,7 @@ def analyze(text: str) -> Question:
         if unit_match
         else ()
     )
+    currency = next((code for code, pattern in _CURRENCIES if pattern.search(low)), None)
     return Question(
         text=text,
         focus=focus,
@@ -261,4 +269,5 @@ def analyze(text: str) -> Question:
         operation=operation,
         keywords=keywords,
         unit_words=unit_words,
+        currency=currency,
     )
