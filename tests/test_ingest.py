@@ -243,11 +243,6 @@ def tiny_corpus(folder: Path) -> Path:
     return folder
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Indexer.ingest calls store.reset() before load_documents() checks the paths, so a missing "
-    "path raises InputError after the index was already wiped",
-)
 def test_reset_with_a_missing_path_keeps_the_index(make_app: Callable[..., ChipQA], tmp_path: Path) -> None:
     app = make_app()
     corpus = tiny_corpus(tmp_path / "tiny")
@@ -258,11 +253,6 @@ def test_reset_with_a_missing_path_keeps_the_index(make_app: Callable[..., ChipQ
     assert chunks_by_doc(app) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: DocRecord.source is str(path) as given, so a relative source resolves against the current "
-    "directory at prune time; a deleted file ingested by a relative path is not pruned after a cd",
-)
 def test_prune_after_a_change_of_directory_removes_a_deleted_file(
     make_app: Callable[..., ChipQA], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -277,11 +267,6 @@ def test_prune_after_a_change_of_directory_removes_a_deleted_file(
     assert sorted(app.store.documents()) == ["alpha"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: DocRecord.source is kept relative; after a cd, prune given file paths resolves it against "
-    "the new directory, finds no file there and deletes a document whose file still exists",
-)
 def test_prune_never_removes_a_document_whose_file_exists(
     make_app: Callable[..., ChipQA], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

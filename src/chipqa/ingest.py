@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import fcntl
-import os
+import hashlib
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chipqa.chunking import Chunk, chunk_document
-from chipqa.errors import IndexError_
+from chipqa.errors import IndexError_, InputError
 from chipqa.loading import Skipped, load_documents
 from chipqa.models import Document
 from chipqa.store import ChunkStore, DocRecord
@@ -22,11 +23,14 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.schema import TextNode
 
-# Documents embedded and written together: large enough to batch the model, small enough that a crash
-# or interrupt loses little work.
-BATCH_CHUNKS = 256
+# Documents embedded and written together, then committed: about one embedding batch, so a crash or an
+# interrupt loses at most a few seconds of work.
+BATCH_CHUNKS = 64
+# How long a second writer waits for the first before giving up.
+LOCK_WAIT_S = 60.0
 
 Progress = Callable[[int, int, str], None]
+_NOT_EMBEDDED = ["start", "end", "doc_sha", "date"]
 
 
 @dataclass
@@ -76,7 +80,7 @@ def to_nodes(doc: Document, chunks: Sequence[Chunk], embed_title: bool = False) 
                 "date": doc.date or "",
             },
             # Measured: the title in every chunk's embedding text drowns the sentence (see README, Chunking).
-            excluded_embed_metadata_keys=["start", "end", "doc_sha", "date"] + ([] if embed_title else ["title"]),
+            excluded_embed_metadata_keys=[*_NOT_EMBEDDED] if embed_title else [*_NOT_EMBEDDED, "title"],
             excluded_llm_metadata_keys=["start", "end", "doc_sha", "date", "title"],
         )
         node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.doc_id)
@@ -90,8 +94,10 @@ class Indexer:
     def __init__(
         self, store: ChunkStore, embed_model: BaseEmbedding, max_bytes: int, chunk_chars: int = 360,
         embed_title: bool = False,
+        lock_wait_s: float = LOCK_WAIT_S,
     ) -> None:
         self.store = store
+        self.lock_wait_s = lock_wait_s
         self.embed_model = embed_model
         self.max_bytes = max_bytes
         self.chunk_chars = chunk_chars
@@ -107,8 +113,11 @@ class Indexer:
         """Add new files, replace changed ones, keep unchanged ones; optionally prune or rebuild."""
         started = time.perf_counter()
         paths = list(paths)
+        for path in paths:  # before anything is written, so a typo never costs the index (--reset)
+            if not path.exists():
+                raise InputError(f"no such file or folder: {path}")
         report = IngestReport()
-        with index_lock(self.store):
+        with index_lock(self.store, self.lock_wait_s):
             if reset:
                 self.store.reset()
             known = self.store.documents()
@@ -120,7 +129,8 @@ class Indexer:
                     report.skipped.append(item)
                     continue
                 if item.doc_id in seen:
-                    report.skipped.append(Skipped(Path(item.source), f"duplicate document id '{item.doc_id}'"))
+                    reason = f"duplicate document id '{item.doc_id}'"
+                    report.skipped.append(Skipped(Path(item.source), reason))
                     continue
                 seen.add(item.doc_id)
                 old = known.get(item.doc_id)
@@ -151,7 +161,7 @@ class Indexer:
 
     def remove(self, doc_id: str) -> int:
         """Delete one document; returns how many chunks went with it."""
-        with index_lock(self.store):
+        with index_lock(self.store, self.lock_wait_s):
             count = self.store.chunk_counts().get(doc_id, 0)
             if count == 0 and self.store.document(doc_id) is None:
                 raise IndexError_(f"no document '{doc_id}' in the index")
@@ -159,20 +169,27 @@ class Indexer:
             return count
 
     def _write(self, batch: list[tuple[Document, list[Chunk]]], present: dict[str, int]) -> int:
+        """Embed a batch, then replace its documents: drop marker and old chunks, add chunks, write marker.
+
+        Embedding comes first so a changed document is absent from answers only while Chroma writes.
+        """
         from llama_index.core.ingestion import IngestionPipeline
 
-        removed = 0
         nodes: list[TextNode] = []
         for doc, chunks in batch:
+            nodes.extend(to_nodes(doc, chunks, self.embed_title))
+        embedded = IngestionPipeline(transformations=[self.embed_model]).run(nodes=nodes, show_progress=False)
+        removed = 0
+        for doc, _ in batch:
             removed += present.get(doc.doc_id, 0)
             self.store.begin_document(doc.doc_id)
-            nodes.extend(to_nodes(doc, chunks, self.embed_title))
-        pipeline = IngestionPipeline(transformations=[self.embed_model], vector_store=self.store.vector_store())
-        pipeline.run(nodes=nodes, show_progress=False)
+        self.store.vector_store().add(list(embedded))
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for doc, chunks in batch:
             self.store.commit_document(
-                DocRecord(doc.doc_id, doc.sha256, doc.title, doc.source, doc.date, len(chunks), stamp, doc.text)
+                DocRecord(
+                    doc.doc_id, doc.sha256, doc.title, doc.source, doc.date, len(chunks), stamp, doc.text
+                )
             )
         return removed
 
@@ -211,24 +228,32 @@ def _batches(
 
 
 @contextmanager
-def index_lock(store: ChunkStore) -> Iterator[None]:
-    """One writer at a time: a second ingest waits up to a minute, then fails clearly."""
-    lock_dir = store.settings.index_dir if not store.settings.chroma_url else Path(os.environ.get("TMPDIR", "/tmp"))
+def index_lock(store: ChunkStore, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
+    """One writer at a time: a second ingest waits up to `wait_s`, then fails with one clear line.
+
+    The lock is a file lock, so it orders writers on this machine; for a Chroma server it lives in the
+    temp folder, keyed by the server and collection.
+    """
+    if store.settings.chroma_url:
+        lock_dir = Path(tempfile.gettempdir())
+        key = hashlib.sha1(f"{store.location}/{store.settings.collection}".encode()).hexdigest()[:12]
+        name = f".chipqa-server-{key}.lock"
+    else:
+        lock_dir = store.settings.index_dir
+        name = f".chipqa-{store.settings.collection}.lock"
     lock_dir.mkdir(parents=True, exist_ok=True)
-    path = lock_dir / f".chipqa-{store.settings.collection}.lock"
-    with open(path, "w") as handle:
-        deadline = time.monotonic() + 60
+    with open(lock_dir / name, "w") as handle:
+        deadline = time.monotonic() + wait_s
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise IndexError_(f"another ingest is writing to {store.location}; try again later") from None
+                if time.monotonic() >= deadline:
+                    busy = f"another ingest is writing to {store.location} (waited {wait_s:.0f} s)"
+                    raise IndexError_(f"{busy}; try again later") from None
                 time.sleep(0.2)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-

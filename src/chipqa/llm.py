@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from chipqa.errors import BackendError, ConfigError
 from chipqa.settings import Settings
@@ -23,17 +25,30 @@ class Generator:
     llm: LLM
     label: str
     max_tokens: int
+    server: str | None = None  # remote base URL, credentials removed (for messages)
+    timeout_s: float | None = None  # whole-answer budget for a remote server
+    secret: str | None = field(default=None, repr=False)  # scrubbed from any message
 
     def stream(self, prompt: str) -> Iterator[str]:
-        """Text deltas of a completion; transport failures become BackendError."""
+        """Text deltas of a completion; transport failures and timeouts become BackendError at once."""
+        started = time.monotonic()
         try:
             for chunk in self.llm.stream_complete(prompt, formatted=True):
                 if chunk.delta:
                     yield chunk.delta
+                # The client's timeout bounds each read; this bounds a server that trickles tokens.
+                if self.timeout_s is not None and time.monotonic() - started > self.timeout_s:
+                    raise BackendError(f"{self._who()} took longer than {self.timeout_s:g} s")
         except BackendError:
             raise
         except Exception as exc:  # each client library has its own error tree
-            raise BackendError(f"LLM {self.label} failed: {_short(exc)}") from None
+            raise BackendError(self._scrub(_describe_failure(exc, self._who(), self.timeout_s))) from None
+
+    def _who(self) -> str:
+        return f"LLM server {self.server}" if self.server else f"LLM {self.label}"
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self.secret, "***") if self.secret else text
 
 
 def backend_label(settings: Settings) -> str:
@@ -55,7 +70,7 @@ def load_generator(settings: Settings) -> Generator | None:
             raise ConfigError("openai-compatible needs CHIPQA_LLM_BASE_URL and CHIPQA_LLM_MODEL")
         from llama_index.llms.openai_like import OpenAILike
 
-        llm = OpenAILike(
+        llm: LLM = OpenAILike(
             model=settings.llm_model,
             api_base=settings.llm_base_url,
             api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed",
@@ -66,11 +81,12 @@ def load_generator(settings: Settings) -> Generator | None:
             timeout=settings.llm_timeout_s,
             max_retries=0,
         )
-        return Generator(llm, backend_label(settings), settings.llm_max_tokens)
+        return _remote(llm, backend_label(settings), settings)
     if settings.llm == "openai":
         from llama_index.llms.openai import OpenAI
 
-        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else os.environ.get("OPENAI_API_KEY")
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+        key = key or os.environ.get("OPENAI_API_KEY")
         if not key:
             raise ConfigError("the openai backend needs CHIPQA_LLM_API_KEY (or OPENAI_API_KEY)")
         llm = OpenAI(
@@ -82,7 +98,7 @@ def load_generator(settings: Settings) -> Generator | None:
             timeout=settings.llm_timeout_s,
             max_retries=0,
         )
-        return Generator(llm, f"openai:{settings.llm_model or 'gpt-4o-mini'}", settings.llm_max_tokens)
+        return _remote(llm, f"openai:{settings.llm_model or 'gpt-4o-mini'}", settings, secret=key)
     raise ConfigError(f"unknown LLM backend '{settings.llm}'")
 
 
@@ -92,19 +108,72 @@ def _local(settings: Settings) -> LLM:
         from llama_index.llms.llama_cpp import LlamaCPP
     except ImportError as exc:
         raise ConfigError(f"the local LLM needs llama-cpp-python and the bundled model: {exc}") from None
+    _quiet_llama_cpp()
     path = str(assemble())
     return LlamaCPP(
         model_path=path,
         temperature=0.0,
         max_new_tokens=settings.llm_max_tokens,
         context_window=2048,
-        generate_kwargs={"top_k": 1, "repeat_penalty": 1.1, "stop": ["\n\n", "Question:", "Evidence:"]},
+        generate_kwargs={"top_k": 1, "repeat_penalty": 1.1, "stop": ["\n", "Question:", "Evidence:"]},
         model_kwargs={"n_threads": settings.llm_threads or os.cpu_count() or 2, "verbose": False, "seed": 0},
         completion_to_prompt=lambda text: text,
         verbose=False,
     )
 
 
-def _short(exc: Exception) -> str:
+_LOG_CALLBACK: Any = None
+
+
+def _quiet_llama_cpp() -> None:
+    """Drop llama.cpp's C-level log lines; real errors still reach stderr.
+
+    verbose=False is not enough: "llama_kv_cache_iswa: using full-size SWA cache" is logged as an error."""
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is not None:
+        return
+    import ctypes
+    import sys
+
+    import llama_cpp
+
+    def forward(level: int, text: bytes, _user_data: Any) -> None:
+        # llama.cpp logs the SWA-cache notice at ERROR level although nothing is wrong.
+        if level == 3 and b"full-size SWA cache" not in text:  # GGML_LOG_LEVEL_ERROR
+            sys.stderr.write(text.decode("utf-8", errors="replace"))
+
+    _LOG_CALLBACK = llama_cpp.llama_log_callback(forward)  # kept referenced: C holds only a pointer
+    llama_cpp.llama_log_set(_LOG_CALLBACK, ctypes.c_void_p(0))
+
+
+def _remote(llm: LLM, label: str, settings: Settings, secret: str | None = None) -> Generator:
+    key = secret or (settings.llm_api_key.get_secret_value() if settings.llm_api_key else None)
+    server = _without_credentials(settings.llm_base_url) if settings.llm_base_url else None
+    return Generator(llm, label, settings.llm_max_tokens, server, settings.llm_timeout_s, key)
+
+
+def _describe_failure(exc: Exception, who: str, timeout_s: float | None) -> str:
+    """One line for a failed request, by kind: timeout, unreachable, HTTP error, or anything else."""
+    kinds = {cls.__name__ for cls in type(exc).__mro__}
+    if kinds & {"APITimeoutError", "TimeoutException", "TimeoutError"}:
+        limit = f" within {timeout_s:g} s" if timeout_s else ""
+        return f"{who} did not answer{limit}"
+    if kinds & {"APIConnectionError", "ConnectError", "ConnectionError"}:
+        cause = exc.__cause__ or exc.__context__
+        return f"cannot reach {who}: {_short(cause) if cause else _short(exc)}"
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        return f"{who} answered HTTP {status}: {_short(exc)}"
+    return f"{who} failed: {_short(exc)}"
+
+
+def _without_credentials(url: str) -> str:
+    u = urlparse(url)
+    if u.username is None and u.password is None:
+        return url
+    return u._replace(netloc=f"{u.hostname or ''}" + (f":{u.port}" if u.port else "")).geturl()
+
+
+def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]

@@ -156,6 +156,7 @@ _CURRENCIES = (
     ("EUR", re.compile(r"\b(euros?|eur)\b|€")),
     ("USD", re.compile(r"\b(us )?dollars?\b|\busd\b|\bin \$")),
 )
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 
 
@@ -179,6 +180,8 @@ class Question:
 
 def validate(text: str, max_chars: int) -> str:
     """The question with control characters removed; empty or too long is an InputError."""
+    # A terminal escape such as "\x1b[31m" goes whole; leaving "[31m" would read as a word of the question.
+    text = _ANSI_ESCAPE.sub(" ", text)
     cleaned = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
     cleaned = " ".join(cleaned.split())
     if not cleaned:
