@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import tempfile
 import time
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 from chipqa.chunking import Chunk, chunk_document
 from chipqa.errors import IndexError_, InputError
 from chipqa.loading import Skipped, load_documents
+from chipqa.locks import file_lock
 from chipqa.models import Document
 from chipqa.store import ChunkStore, DocRecord
 
@@ -92,7 +92,11 @@ class Indexer:
     """Brings an index in line with a set of files."""
 
     def __init__(
-        self, store: ChunkStore, embed_model: BaseEmbedding, max_bytes: int, chunk_chars: int = 360,
+        self,
+        store: ChunkStore,
+        embed_model: BaseEmbedding,
+        max_bytes: int,
+        chunk_chars: int = 360,
         embed_title: bool = False,
         lock_wait_s: float = LOCK_WAIT_S,
     ) -> None:
@@ -187,9 +191,7 @@ class Indexer:
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for doc, chunks in batch:
             self.store.commit_document(
-                DocRecord(
-                    doc.doc_id, doc.sha256, doc.title, doc.source, doc.date, len(chunks), stamp, doc.text
-                )
+                DocRecord(doc.doc_id, doc.sha256, doc.title, doc.source, doc.date, len(chunks), stamp, doc.text)
             )
         return removed
 
@@ -212,9 +214,7 @@ class Indexer:
         return sorted(gone)
 
 
-def _batches(
-    todo: list[tuple[Document, list[Chunk]]], limit: int
-) -> Iterator[list[tuple[Document, list[Chunk]]]]:
+def _batches(todo: list[tuple[Document, list[Chunk]]], limit: int) -> Iterator[list[tuple[Document, list[Chunk]]]]:
     batch: list[tuple[Document, list[Chunk]]] = []
     size = 0
     for item in todo:
@@ -242,18 +242,6 @@ def index_lock(store: ChunkStore, wait_s: float = LOCK_WAIT_S) -> Iterator[None]
         lock_dir = store.settings.index_dir
         name = f".chipqa-{store.settings.collection}.lock"
     lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / name, "w") as handle:
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    busy = f"another ingest is writing to {store.location} (waited {wait_s:.0f} s)"
-                    raise IndexError_(f"{busy}; try again later") from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    busy = f"another ingest is writing to {store.location} (waited {wait_s:.0f} s); try again later"
+    with file_lock(lock_dir / name, wait_s, busy):
+        yield

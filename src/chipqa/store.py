@@ -18,7 +18,6 @@ import functools
 import json
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,22 +137,11 @@ class _LocalIndex:
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
         """This directory to this thread alone, across processes, for the short steps that create things."""
-        import fcntl
+        from chipqa.locks import file_lock
 
-        with self.lock, open(self.path / ".chipqa-create.lock", "w") as handle:
-            deadline = time.monotonic() + CREATE_WAIT_S
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise IndexError_(f"the index at {self.path} is locked by another process") from None
-                    time.sleep(0.05)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        busy = f"the index at {self.path} is locked by another process"
+        with self.lock, file_lock(self.path / ".chipqa-create.lock", CREATE_WAIT_S, busy, poll_s=0.05):
+            yield
 
     def disk_stamp(self) -> tuple[int, int] | None:
         try:
