@@ -75,6 +75,7 @@ class Runs:
     status: Run
     ask: Run
     ask_corpus: Path
+    ask_built: Run  # on the built index with the bundled LLM: the read-only path that skips teardown
 
 
 @pytest.fixture(scope="module")
@@ -83,14 +84,16 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     base = tmp_path_factory.mktemp("cli")
     ingest_env, ask_env = workspace(base / "ingested"), workspace(base / "empty")
 
-    def ingest_twice() -> tuple[Run, Run, Run]:
-        return chipqa(ingest_env, "ingest"), chipqa(ingest_env, "ingest"), chipqa(ingest_env, "status")
+    def ingest_twice() -> tuple[Run, Run, Run, Run]:
+        first, second, status = chipqa(ingest_env, "ingest"), chipqa(ingest_env, "ingest"), chipqa(ingest_env, "status")
+        local = {**ingest_env, "CHIPQA_LLM": "local"}
+        return first, second, status, chipqa(local, "ask", "How many Hopper GPUs did Microsoft buy?")
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         ingested = pool.submit(ingest_twice)
         asked = pool.submit(chipqa, ask_env, "ask", "How many Hopper GPUs did Microsoft buy?", "--json")
-        ingest, reingest, status = ingested.result()
-        return Runs(ingest, reingest, status, asked.result(), Path(ask_env["CHIPQA_CORPUS_DIR"]))
+        ingest, reingest, status, ask_built = ingested.result()
+        return Runs(ingest, reingest, status, asked.result(), Path(ask_env["CHIPQA_CORPUS_DIR"]), ask_built)
 
 
 @pytest.fixture
@@ -150,6 +153,15 @@ def test_ask_on_an_empty_index_builds_it_first(runs: Runs) -> None:
     assert run.returncode == 0, run.stderr
     assert re.search(rf"index built: 5 added.*{SEED_CHUNKS} chunks written", run.stderr)
     assert "Traceback" not in run.stderr
+
+
+def test_ask_on_a_built_index_prints_the_whole_answer(runs: Runs) -> None:
+    # `ask` leaves through os._exit when it wrote nothing; everything printed must still arrive.
+    run = runs.ask_built
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr and "index built" not in run.stderr
+    assert "485,000" in run.stdout.splitlines()[0]
+    assert run.stdout.rstrip().endswith("485,000 Hopper chips.\u201d")
 
 
 def test_empty_question_is_one_line_error(env: dict[str, str]) -> None:

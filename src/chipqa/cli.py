@@ -97,6 +97,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, top_k: int | None, llm
     settings = _settings(ctx)
     validate(question, settings.max_question_chars)  # fail fast, before any model loads
     app = _app(ctx)
+    app.preload(llm)  # the LLM's weights load on the second core while Chroma and LlamaIndex import
     report = app.ensure_index(progress=_progress_bar("building index from seeds/"))
     if report is not None:
         click.echo(f"index built: {report.summary()}", err=True)
@@ -116,6 +117,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, top_k: int | None, llm
         click.echo(json.dumps(result.answer.to_dict(), ensure_ascii=False, indent=2))
     else:
         click.echo(_render().format_answer(result.answer))
+    ctx.obj["nothing_to_save"] = report is None
 
 
 @cli.command()
@@ -182,8 +184,9 @@ def main() -> None:
 
     offline()
     debug = "--debug" in sys.argv or os.environ.get("CHIPQA_DEBUG", "").lower() in ("1", "true", "yes")
+    state: dict[str, Any] = {}
     try:
-        code = cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False, obj=state)
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         sys.exit(130)
@@ -201,4 +204,21 @@ def main() -> None:
         click.echo("interrupted", err=True)
         sys.exit(130)
     # In non-standalone mode click returns ctx.exit()'s code instead of exiting; the gate depends on it.
-    sys.exit(code if isinstance(code, int) else 0)
+    code = code if isinstance(code, int) else 0
+    if state.get("nothing_to_save"):
+        _exit_now(code)
+    sys.exit(code)
+
+
+def _exit_now(code: int) -> None:
+    """Exit without tearing the interpreter down, after a command that wrote nothing.
+
+    Finalization frees llama.cpp, ONNX Runtime, Chroma and a few million Python objects: ~0.6 s of a cold
+    `chipqa ask` (measured with py-spy), spent after the answer is printed and before the shell gets its prompt.
+    """
+    import logging
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,7 +114,7 @@ def _define_class() -> Any:
 
         def load(self) -> None:
             """Open the cached ONNX export, else load sentence-transformers (a bad model: ConfigError)."""
-            self._onnx = _open_onnx(self.model_name)
+            self._onnx = _query_encoder(self.model_name).result()
             if self._onnx is None:
                 self.sentence_transformer()
 
@@ -257,6 +258,40 @@ def _spec(path: str) -> _Spec | None:
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         return None
     return _Spec(folder, pooling, max_length, pad_id, pad_token)
+
+
+_QUERY_ENCODERS: dict[str, Future[OnnxEncoder | None]] = {}
+_QUERY_ENCODERS_LOCK = threading.Lock()
+
+
+def preload_query_encoder(settings: Settings) -> None:
+    """Start opening the cached ONNX query encoder on a background thread.
+
+    ONNX Runtime builds its session (~0.3 s) with the GIL released, so this overlaps the imports of a cold
+    `chipqa ask`; `load()` then picks the encoder up."""
+    _query_encoder(model_path(settings), background=True)
+
+
+def _query_encoder(path: str, background: bool = False) -> Future[OnnxEncoder | None]:
+    with _QUERY_ENCODERS_LOCK:
+        future = _QUERY_ENCODERS.get(path)
+        if future is not None:
+            return future
+        future = Future()
+        _QUERY_ENCODERS[path] = future
+    if not background:
+        future.set_result(_open_onnx(path))
+        return future
+    try:  # imported on this thread, so that imports never race between threads
+        import onnxruntime  # noqa: F401
+        import tokenizers  # noqa: F401
+    except ImportError:
+        future.set_result(None)
+        return future
+    threading.Thread(
+        target=lambda: future.set_result(_open_onnx(path)), name="chipqa-onnx-load", daemon=True
+    ).start()
+    return future
 
 
 def _open_onnx(path: str) -> OnnxEncoder | None:

@@ -200,8 +200,9 @@ class HybridRetriever:
             self.year_marks = {d: sorted(m) for d, m in marks.items()}
             self.vocabulary = Vocabulary(texts + [r.title for r in docs.values()], self.lexicon)
             self._bm25 = _build_bm25(ids, texts, metas) if ids else None
+            # chipqa chunks; the index only embeds. (The default node parser would also load tiktoken: 0.4 s.)
             self._dense_index = VectorStoreIndex.from_vector_store(
-                self.store.vector_store(), embed_model=self.embed_model
+                self.store.vector_store(), embed_model=self.embed_model, transformations=[self.embed_model]
             )
             self._fused = {}
             self.committed = set(docs)
