@@ -670,6 +670,8 @@ def _machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "load_before": _loadavg(),
+        # Cold starts compile chipqa's own modules on every run when bytecode is not written.
+        "bytecode_cache": not os.environ.get("PYTHONDONTWRITEBYTECODE"),
         "versions": versions,
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
@@ -726,7 +728,9 @@ def format_markdown(report: BenchReport) -> str:
         "",
         f"{report.machine.get('date', '')}, {report.machine.get('cpus')} CPUs, "
         f"load average {report.machine.get('load_before')} before, {report.machine.get('load_after')} after; "
-        f"query encoder: {report.machine.get('query_encoder')}; run took {report.seconds:.0f} s.",
+        f"query encoder: {report.machine.get('query_encoder')}; "
+        f"bytecode cache {'on' if report.machine.get('bytecode_cache', True) else 'off (PYTHONDONTWRITEBYTECODE)'}; "
+        f"run took {report.seconds:.0f} s.",
         "",
         "| metric | value | target | met? | baseline | ratio |",
         "|---|---:|---|---|---:|---:|",
