@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from chipqa.errors import BackendError, ConfigError
 from chipqa.service import ChipQA
+from chipqa.settings import Settings
 from chipqa.ui import RunningServer, build_server, is_loopback, start_background
 
 DESIGN_KEYS = {
@@ -217,6 +218,12 @@ def test_basic_auth_guards_api_and_ui(seed_app: ChipQA) -> None:
         headers=_basic("alice", "s3cret:with:colons"),
     )
     assert r.status_code == 200 and r.json()["figures"][0]["text"] == "485,000"
+
+
+def test_auth_setting_is_a_secret() -> None:
+    settings = Settings(ui_auth="alice:s3cret")
+    assert "s3cret" not in repr(settings) and "s3cret" not in str(settings.model_dump())
+    assert settings.ui_auth is not None and settings.ui_auth.get_secret_value() == "alice:s3cret"
 
 
 def test_malformed_auth_setting_fails_without_echoing_it(seed_app: ChipQA) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -275,10 +275,10 @@ class BasicAuth:
         return bool(sep) and ok_user and ok_password
 
 
-def add_basic_auth(app: FastAPI, spec: str | None) -> bool:
+def add_basic_auth(app: FastAPI, spec: SecretStr | str | None) -> bool:
     """Protect the whole server (API and UI) when spec is set; returns whether auth is on."""
     if not spec:
         return False
-    user, password = parse_auth(spec)
+    user, password = parse_auth(spec.get_secret_value() if isinstance(spec, SecretStr) else spec)
     app.add_middleware(BasicAuth, user=user, password=password)
     return True

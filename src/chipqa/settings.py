@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     )
     ui_host: str = Field("127.0.0.1", description="Address the UI/API server binds to.")
     ui_port: int = Field(7860, ge=1, le=65535, description="Port of the UI/API server.")
-    ui_auth: str | None = Field(None, description="Basic auth for the UI/API as 'user:password'.")
+    ui_auth: SecretStr | None = Field(None, description="Basic auth for the UI/API as 'user:password'.")
     debug: bool = Field(False, description="Show tracebacks for errors.")
 
     @field_validator("chroma_url", "llm_base_url", "llm_model", "ui_auth", "embed_model", mode="before")
