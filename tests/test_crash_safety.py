@@ -91,7 +91,8 @@ def snapshot(index_dir: Path, embed_model: Any) -> dict[str, Any]:
 
 
 def cli_env(index_dir: Path) -> dict[str, str]:
-    return {"CHIPQA_INDEX_DIR": str(index_dir), "CHIPQA_LLM": "none"}
+    # Small batches: many commits, so kills land between them as well as inside one.
+    return {"CHIPQA_INDEX_DIR": str(index_dir), "CHIPQA_LLM": "none", "CHIPQA_INGEST_BATCH_CHUNKS": "64"}
 
 
 def spawn_ingest(index_dir: Path, corpus: Path, *extra: str) -> subprocess.Popen[str]:

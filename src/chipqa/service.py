@@ -85,7 +85,8 @@ class ChipQA:
 
     def indexer(self) -> Indexer:
         return Indexer(
-            self.store, self.embed_model, int(self.settings.max_upload_mb * 1e6), self.settings.chunk_chars
+            self.store, self.embed_model, int(self.settings.max_upload_mb * 1e6), self.settings.chunk_chars,
+            batch_chunks=self.settings.ingest_batch_chunks,
         )
 
     def ingest(

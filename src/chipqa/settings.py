@@ -49,7 +49,10 @@ class Settings(BaseSettings):
     )
     # 16 measured fastest on 2 CPU cores for ~180-char chunks (92 chunks/s vs 82 at 32 and 63 at 64): larger
     # batches pad more, smaller ones pay more per call (see eval/reports/bench.md).
-    embed_batch_size: int = Field(16, ge=1, description="Chunks embedded per batch.")
+    embed_batch_size: int = Field(16, ge=1, description="Chunks per forward pass of the embedding model.")
+    ingest_batch_chunks: int = Field(
+        256, ge=1, description="Chunks embedded, written and committed together; a crash loses at most one batch."
+    )
     llm: LLMMode = Field(
         "local", description="LLM backend: local (bundled Gemma), openai-compatible, openai, none."
     )
