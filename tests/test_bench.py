@@ -5,11 +5,21 @@ from __future__ import annotations
 import json
 import math
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from chipqa.bench import BenchConfig, BenchReport, format_markdown, percentile, run_bench, write_reports
+from chipqa.bench import (
+    BenchConfig,
+    BenchReport,
+    format_markdown,
+    import_times,
+    percentile,
+    run_bench,
+    write_reports,
+)
 from chipqa.chunking import chunk_document
 from chipqa.figures import parse_figures
 from chipqa.loading import load_document
@@ -96,3 +106,30 @@ def test_bench_writes_json_markdown_and_plot(tiny_report: BenchReport, tmp_path:
     assert "| metric | value | target | met? | baseline | ratio |" in markdown
     assert markdown == format_markdown(tiny_report)
     assert (tmp_path / "bench_latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_import_times_sum_top_level_packages_of_a_real_importtime_run() -> None:
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import json, email.message, chipqa.settings"],
+        capture_output=True, text=True, check=True,
+    )
+    times = import_times(run.stderr)
+    assert {"json", "email", "chipqa"} <= set(times)
+    assert all(v > 0 for v in times.values())
+    # Nested imports count inside their top-level one: pydantic is imported by chipqa.settings.
+    nested = [line for line in run.stderr.splitlines() if line.endswith("|   pydantic")]
+    assert nested and "pydantic" not in times
+
+
+def test_markdown_explains_the_cold_start(tiny_report: BenchReport) -> None:
+    tiny_report.cold_breakdown = {
+        "wall_s": 5.1, "imports_s": 2.4, "imports_by_package_s": {"llama_index": 1.3, "chromadb": 0.7},
+        "answer_stages_ms": {"retrieve": 25.0, "generate": 950.0, "total": 1100.0}, "other_s": 1.6,
+    }
+    try:
+        markdown = format_markdown(tiny_report)
+    finally:
+        tiny_report.cold_breakdown = {}
+    assert "## Where a cold `chipqa ask` spends its time" in markdown
+    assert "| imports (main thread) | 2.40 | llama_index 1.30 s, chromadb 0.70 s |" in markdown
+    assert "generate 950 ms" in markdown

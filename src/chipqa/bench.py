@@ -102,6 +102,7 @@ class BenchReport:
     config: dict[str, Any]
     metrics: list[Metric] = field(default_factory=list)
     scaling: list[dict[str, Any]] = field(default_factory=list)
+    cold_breakdown: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -207,7 +208,7 @@ def bench_ingest(
     bare_model = SentenceTransformer(model_path(settings), device="cpu")
     bare_model.encode(["warm-up"])
     embed.get_text_embedding("warm-up")  # loads sentence-transformers if only the query encoder is open
-    batch = int(getattr(embed, "embed_batch_size", 32))
+    batch = int(getattr(embed, "encode_batch_size", 32))
     for i in range(max(1, config.ingest_repeats)):
         log(f"ingest of {config.seeds_dir} into an empty index ({i + 1}/{config.ingest_repeats})")
         app = _app(settings.model_copy(update={"index_dir": tmp / f"ingest-{i}"}), embed)
@@ -340,6 +341,51 @@ def bench_cold(
                baseline=plain.peak_rss_mb if plain else None)
     report.add("cold_help_s", "`chipqa --help`, fresh process", statistics.median(r.seconds for r in helps), "s",
                note=f"median of {len(helps)}")
+    log("cold start: where a chipqa ask spends its time (python -X importtime)")
+    report.cold_breakdown = cold_breakdown(env)
+
+
+def cold_breakdown(env: dict[str, str]) -> dict[str, Any]:
+    """Where a cold `chipqa ask` spends its wall time: imports by top-level package (`python -X importtime`,
+    which adds some overhead of its own), the answer's stages (its `timings_ms`), and the rest (interpreter
+    start, opening the index, loading models that did not overlap, exit)."""
+    started = time.perf_counter()
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "from chipqa.cli import main; main()", "ask", COLD_QUESTION,
+         "--json"],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+    wall = time.perf_counter() - started
+    if run.returncode != 0:
+        raise RuntimeError(f"chipqa ask under -X importtime exited {run.returncode}")
+    imports = import_times(run.stderr)
+    stages = json.loads(run.stdout).get("timings_ms") or {}
+    answer_s = float(stages.get("total", 0.0)) / 1000
+    imported = sum(imports.values())
+    return {
+        "wall_s": round(wall, 2),
+        "imports_s": round(imported, 2),
+        "imports_by_package_s": {k: round(v, 3) for k, v in sorted(imports.items(), key=lambda kv: -kv[1])[:8]},
+        "answer_stages_ms": {k: round(float(v), 1) for k, v in stages.items()},
+        "other_s": round(wall - imported - answer_s, 2),
+    }
+
+
+def import_times(stderr: str) -> dict[str, float]:
+    """Seconds of cumulative import time per top-level package, from `python -X importtime` output."""
+    totals: dict[str, float] = {}
+    for line in stderr.splitlines():
+        if not line.startswith("import time:"):
+            continue
+        parts = line.split("|")
+        if len(parts) != 3 or not parts[1].strip().isdigit():
+            continue  # the header line
+        name = parts[2].rstrip().removeprefix(" ")
+        if name.startswith(" "):  # nested (indented): already counted in its top-level import
+            continue
+        root = name.strip().split(".")[0]
+        totals[root] = totals.get(root, 0.0) + int(parts[1]) / 1e6
+    return totals
 
 
 def bench_ui(report: BenchReport, settings: Settings, index: Path, log: Callable[[str], None]) -> None:
@@ -547,27 +593,38 @@ class ProcessRun:
     peak_rss_mb: float
 
 
+# Runs one command and reports its wall time and peak RSS. The bench process holds ~1.5 GB of models, and a
+# child forked from it starts with all of that counted in its ru_maxrss (Linux keeps the pre-exec high-water
+# mark), so the command is started from this small interpreter instead.
+_MEASURE = """
+import json, resource, subprocess, sys, time
+started = time.perf_counter()
+code = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL).returncode
+seconds = time.perf_counter() - started
+peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"code": code, "seconds": seconds, "peak_kb": peak_kb}))
+"""
+
+
 def run_process(args: list[str], env: dict[str, str], timeout: float = 600) -> ProcessRun:
-    """Run a command to completion; its wall time and peak RSS (wait4 rusage of that child)."""
+    """Run a command to completion; its wall time and peak RSS, measured by a small parent of its own."""
     with tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL)
-        deadline = started + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                proc.kill()
-                raise TimeoutError(f"{' '.join(args[:3])} took over {timeout:.0f} s")
-            time.sleep(0.005)
-        seconds = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _MEASURE, *args], env=env, stdout=subprocess.PIPE, stderr=err,
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            raw, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise TimeoutError(f"{' '.join(args[:3])} took over {timeout:.0f} s") from None
+        result = json.loads(raw or b"{}")
+        if proc.returncode != 0 or result.get("code") != 0:
             err.seek(0)
             tail = err.read().decode(errors="replace").strip().splitlines()[-1:] or [""]
-            raise RuntimeError(f"{' '.join(args[:3])} exited {proc.returncode}: {tail[0][:200]}")
-    return ProcessRun(seconds, usage.ru_maxrss / 1024)
+            raise RuntimeError(f"{' '.join(args[:3])} exited {result.get('code', proc.returncode)}: {tail[0][:200]}")
+    return ProcessRun(float(result["seconds"]), int(result["peak_kb"]) / 1024)
 
 
 def vm_hwm_mb(pid: int) -> float:
@@ -677,6 +734,23 @@ def _machine() -> dict[str, Any]:
     }
 
 
+def _breakdown_lines(b: dict[str, Any]) -> list[str]:
+    packages = ", ".join(f"{k} {v:.2f} s" for k, v in b.get("imports_by_package_s", {}).items())
+    stages = ", ".join(f"{k} {v:,.0f} ms" for k, v in b.get("answer_stages_ms", {}).items())
+    return [
+        "",
+        "## Where a cold `chipqa ask` spends its time",
+        "",
+        f"One more cold run under `python -X importtime` (which slows imports a little): {b['wall_s']:.2f} s wall.",
+        "",
+        "| part | seconds | detail |",
+        "|---|---:|---|",
+        f"| imports (main thread) | {b['imports_s']:.2f} | {packages} |",
+        f"| answering (retrieve, draft, verify) | {b['answer_stages_ms'].get('total', 0) / 1000:.2f} | {stages} |",
+        f"| the rest: interpreter start, opening Chroma, model loads not overlapped, exit | {b['other_s']:.2f} | |",
+    ]
+
+
 def _loadavg() -> list[float]:
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -743,6 +817,8 @@ def format_markdown(report: BenchReport) -> str:
     notes = [f"- {m.name}: {m.note}" for m in report.metrics if m.note]
     if notes:
         lines += ["", "Notes:", *notes]
+    if report.cold_breakdown:
+        lines += _breakdown_lines(report.cold_breakdown)
     if report.scaling:
         lines += [
             "",
