@@ -221,7 +221,7 @@ class ChunkStore:
     def documents(self, with_text: bool = False) -> dict[str, DocRecord]:
         """Committed documents by id."""
         include: Any = ["metadatas", "documents"] if with_text else ["metadatas"]
-        got = self._run(lambda: self.docs.get(include=include))
+        got = self._run(lambda: _get_all(self.docs, include))
         out: dict[str, DocRecord] = {}
         texts = got.get("documents") or [None] * len(got["ids"])
         for doc_id, meta, text in zip(got["ids"], got["metadatas"] or [], texts, strict=False):
@@ -236,7 +236,7 @@ class ChunkStore:
 
     def chunk_counts(self) -> dict[str, int]:
         """Chunks present per doc id (including documents whose commit marker is missing)."""
-        got = self._run(lambda: self.chunks.get(include=["metadatas"]))
+        got = self._run(lambda: _get_all(self.chunks, ["metadatas"]))
         counts: dict[str, int] = {}
         for meta in got["metadatas"] or []:
             doc_id = str((meta or {}).get("doc_id", ""))
@@ -248,7 +248,7 @@ class ChunkStore:
 
     def all_chunks(self) -> tuple[list[str], list[str], list[dict[str, Any]]]:
         """Ids, texts and metadata of every chunk (for BM25)."""
-        got = self._run(lambda: self.chunks.get(include=["documents", "metadatas"]))
+        got = self._run(lambda: _get_all(self.chunks, ["documents", "metadatas"]))
         return list(got["ids"]), list(got["documents"] or []), [dict(m or {}) for m in got["metadatas"] or []]
 
     def begin_document(self, doc_id: str) -> None:
@@ -322,9 +322,10 @@ class ChunkStore:
                 try:
                     result = self._call(op)
                 except InternalError as exc:
+                    # Chroma's message says what failed; a stale view cannot be told from other faults here.
                     raise IndexError_(
-                        f"the index at {self.location} is being changed by another process; try again "
-                        f"in a moment ({_short(exc)})"
+                        f"Chroma failed on the index at {self.location}: {_short(exc)} (if another process is "
+                        "writing to it, try again in a moment)"
                     ) from None
                 before = local.disk_stamp()
             after = local.disk_stamp()
@@ -364,6 +365,25 @@ class _GuardedCollection:
             )
 
         return call
+
+
+# Records per read. Chroma's SQLite reader binds one variable per record it returns, and SQLite allows 32,766:
+# an unpaged get() of a larger collection fails with "too many SQL variables" (chroma-core/chroma#7687).
+READ_PAGE = 10_000
+
+
+def _get_all(collection: Any, include: list[str]) -> dict[str, list[Any]]:
+    """Every record of a collection, read a page at a time (ids and the included fields)."""
+    out: dict[str, list[Any]] = {"ids": [], **{key: [] for key in include}}
+    offset = 0
+    while True:
+        got = collection.get(include=include, limit=READ_PAGE, offset=offset)
+        out["ids"].extend(got["ids"])
+        for key in include:
+            out[key].extend(got.get(key) or [])
+        if len(got["ids"]) < READ_PAGE:
+            return out
+        offset += READ_PAGE
 
 
 def _doc_record(doc_id: str, meta: dict[str, Any], text: str) -> DocRecord:
