@@ -372,19 +372,19 @@ def cold_breakdown(env: dict[str, str]) -> dict[str, Any]:
 
 
 def import_times(stderr: str) -> dict[str, float]:
-    """Seconds of cumulative import time per top-level package, from `python -X importtime` output."""
+    """Seconds spent importing each package's own modules (the "self" column of `python -X importtime`,
+    grouped by top-level package name). Self times add up to the whole import time even when two threads
+    import at once, which would garble the cumulative column's nesting."""
     totals: dict[str, float] = {}
     for line in stderr.splitlines():
         if not line.startswith("import time:"):
             continue
         parts = line.split("|")
-        if len(parts) != 3 or not parts[1].strip().isdigit():
+        own = parts[0].removeprefix("import time:").strip()
+        if len(parts) != 3 or not own.isdigit():
             continue  # the header line
-        name = parts[2].rstrip().removeprefix(" ")
-        if name.startswith(" "):  # nested (indented): already counted in its top-level import
-            continue
-        root = name.strip().split(".")[0]
-        totals[root] = totals.get(root, 0.0) + int(parts[1]) / 1e6
+        root = parts[2].strip().split(".")[0]
+        totals[root] = totals.get(root, 0.0) + int(own) / 1e6
     return totals
 
 
@@ -745,7 +745,7 @@ def _breakdown_lines(b: dict[str, Any]) -> list[str]:
         "",
         "| part | seconds | detail |",
         "|---|---:|---|",
-        f"| imports (main thread) | {b['imports_s']:.2f} | {packages} |",
+        f"| imports, by package (own modules) | {b['imports_s']:.2f} | {packages} |",
         f"| answering (retrieve, draft, verify) | {b['answer_stages_ms'].get('total', 0) / 1000:.2f} | {stages} |",
         f"| the rest: interpreter start, opening Chroma, model loads not overlapped, exit | {b['other_s']:.2f} | |",
     ]
