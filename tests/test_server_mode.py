@@ -154,3 +154,27 @@ def test_store_finds_collections_recreated_behind_its_back(server_app: ChipQA, e
     assert status["documents"] == 1 and sorted(holder.store.documents()) == ["004_78862d07f81b5b90"]
     assert holder.ask("How many Nvidia chips did ByteDance order?").answer.citations
 
+
+
+def test_an_edit_by_another_writer_is_seen_at_the_next_question(
+    chroma: str, embed_model: Any, tmp_path: Path
+) -> None:
+    """A same-size edit (no count changes) written by another app reaches a reader's next answer at once:
+    the reader compares the writers' generation, not the manifest, before each question."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    article = corpus / "zephyr.txt"
+    article.write_text("Zephyr Labs bought 12,345 Blackwell GPUs in 2025, the company said.\n", encoding="utf-8")
+    settings = Settings(chroma_url=chroma, collection="generation", corpus_dir=corpus, llm="none")
+    reader, writer = ChipQA(settings), ChipQA(settings)
+    reader._embed = writer._embed = embed_model
+    writer.ingest([corpus])
+    question = "How many Blackwell GPUs did Zephyr Labs buy?"
+    assert [f.text for f in reader.ask(question).answer.figures] == ["12,345"]
+    before = reader.store.generation()
+    article.write_text("Zephyr Labs bought 54,321 Blackwell GPUs in 2025, the company said.\n", encoding="utf-8")
+    report = writer.ingest([corpus])
+    assert report.updated == ["zephyr"] and reader.store.generation() != before
+    answer = reader.ask(question).answer
+    assert [f.text for f in answer.figures] == ["54,321"]
+    assert all("12,345" not in c.text for c in answer.citations)

@@ -150,6 +150,7 @@ class Indexer:
             done = 0
             for batch in _batches(todo, self.batch_chunks):
                 report.chunks_removed += self._write(batch, present)
+                self.store.mark_changed()
                 done += sum(len(chunks) for _, chunks in batch)
                 report.chunks_written += sum(len(chunks) for _, chunks in batch)
                 if progress:
@@ -161,6 +162,8 @@ class Indexer:
             for orphan in set(present) - set(known) - seen - set(report.removed):
                 self.store.remove_document(orphan)
                 report.chunks_removed += present[orphan]
+            if reset and not todo:
+                self.store.mark_changed()
             report.total_documents = len(self.store.documents())
             report.total_chunks = self.store.count_chunks()
         report.seconds = time.perf_counter() - started

@@ -210,11 +210,14 @@ class HybridRetriever:
             self.build_seconds = time.perf_counter() - started
 
 
-    def _storage_stamp(self) -> tuple[tuple[str, int, int], ...] | None:
-        """Size and mtime of the embedded index's SQLite files, which every Chroma write touches; None for a
-        server. Reading the document manifest instead costs ~0.4 s at 2,000 documents (measured)."""
+    def _storage_stamp(self) -> tuple[Any, ...] | None:
+        """What changes whenever the index does. Embedded: size and mtime of the SQLite files, which every
+        Chroma write touches. Server: the generation chipqa's writers set after each batch. None when there is
+        none. Reading the manifest instead costs ~0.4 s at 2,000 documents embedded, and grew server retrieval
+        p95 to 188 ms at 50,000 chunks (measured)."""
         if self.store.settings.chroma_url:
-            return None
+            generation = self.store.generation()
+            return ("generation", generation) if generation else None
         try:
             files = sorted(self.store.settings.index_dir.glob("chroma.sqlite3*"))
             stamp = tuple((f.name, st.st_mtime_ns, st.st_size) for f in files for st in [f.stat()])

@@ -2,6 +2,8 @@
 
 Two collections: `<name>` holds chunks (LlamaIndex ChromaVectorStore), `<name>__docs` holds one record per
 document (stored text and manifest). The doc record is written last, so it marks a complete document.
+Writers also put a fresh `generation` in the docs collection's metadata after each batch: one cheap read
+tells a reader of a Chroma server whether anything changed (reading the manifest instead grows with it).
 
 Server mode survives the server going away: every call that cannot reach it is a BackendError naming the
 URL, and the next call after a restart simply works (collections are looked up again if they were recreated).
@@ -274,6 +276,25 @@ class ChunkStore:
 
     def remove_document(self, doc_id: str) -> None:
         self.begin_document(doc_id)
+        self.mark_changed()
+
+    def mark_changed(self) -> None:
+        """Record that documents changed (a new `generation` in the docs collection's metadata)."""
+        import uuid
+
+        self._run(lambda: self.docs.modify(metadata={"generation": uuid.uuid4().hex}), writes=True)
+
+    def generation(self) -> str | None:
+        """The docs collection's current `generation` (read afresh), or None if there is none yet."""
+        from chromadb.errors import NotFoundError
+
+        name = f"{self.settings.collection}__docs"
+        try:
+            collection = self._run(lambda: self.client.get_collection(name))
+        except NotFoundError:
+            return None
+        value = (collection.metadata or {}).get("generation")
+        return str(value) if value else None
 
     def reset(self) -> None:
         from chromadb.errors import NotFoundError
