@@ -162,8 +162,6 @@ class Indexer:
             for orphan in set(present) - set(known) - seen - set(report.removed):
                 self.store.remove_document(orphan)
                 report.chunks_removed += present[orphan]
-            if reset and not todo:
-                self.store.mark_changed()
             report.total_documents = len(self.store.documents())
             report.total_chunks = self.store.count_chunks()
         report.seconds = time.perf_counter() - started

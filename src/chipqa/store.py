@@ -306,6 +306,7 @@ class ChunkStore:
         for name in (self.settings.collection, f"{self.settings.collection}__docs"):
             self._run(functools.partial(drop, name), writes=True)
         self._forget_collections()
+        self.mark_changed()
 
     def _forget_collections(self) -> None:
         self._chunks = self._docs = None
