@@ -20,11 +20,10 @@ import pytest
 
 from chipqa.chunking import chunk_document
 from chipqa.loading import load_document
+from design import ANSWER_KEYS
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SEED_CHUNKS = sum(len(chunk_document(load_document(p, 10**7))) for p in SEEDS.glob("*.txt"))
-ANSWER_KEYS = {"question", "answer", "abstained", "grounded", "figures", "citations", "conflicts", "llm",
-               "timings_ms"}
 Run = subprocess.CompletedProcess[str]
 
 
