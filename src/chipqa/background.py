@@ -32,6 +32,12 @@ class Loads:
             _settle(future, load)
         return future
 
+    def loaded(self) -> list[Any]:
+        """The results of the loads that have finished without error."""
+        with self._lock:
+            futures = list(self._futures.values())
+        return [f.result() for f in futures if f.done() and f.exception() is None]
+
 
 def _settle(future: Future[Any], load: Callable[[], Any]) -> None:
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import time
@@ -142,6 +143,14 @@ def _model_kwargs(settings: Settings) -> dict[str, Any]:
 
 
 _WEIGHTS = Loads("chipqa-llm-load")
+
+
+@atexit.register
+def _close_weights() -> None:
+    """Free the llama.cpp models before interpreter teardown, where Llama.__del__ finds llama_cpp's module
+    globals already gone and prints "Exception ignored ... TypeError" after every normal exit."""
+    for model in _WEIGHTS.loaded():
+        model.close()
 
 
 def preload_local(settings: Settings) -> None:
