@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from chipqa.embedding import offline
-from chipqa.service import ChipQA
-from chipqa.settings import Settings, load_settings
+from chipqa.app.service import ChipQA
+from chipqa.core.settings import Settings, load_settings
+from chipqa.index.embedding import offline
 
 offline()
 
@@ -33,7 +33,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def embed_model() -> Any:
     """The bundled all-MiniLM-L6-v2, loaded once per test session."""
-    from chipqa.embedding import load_embed_model
+    from chipqa.index.embedding import load_embed_model
 
     return load_embed_model(load_settings())
 

@@ -79,7 +79,7 @@ def chroma_server(path: Path, port: int, log_path: Path) -> ServerProcess:
 
 def llama_server(model: str, port: int, log_path: Path, alias: str = "gemma-3-270m") -> ServerProcess:
     """llama-cpp-python's OpenAI-compatible server for a GGUF file, on loopback."""
-    argv = [sys.executable, "-m", "chipqa.serve_llm", "--model", model, "--model_alias", alias,
+    argv = [sys.executable, "-m", "chipqa.llm.serve", "--model", model, "--model_alias", alias,
             "--host", LOOPBACK, "--port", str(port), "--n_ctx", "2048", "--verbose", "False"]
     return ServerProcess(argv, f"http://{LOOPBACK}:{port}/v1/models", log_path)
 

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chipqa.answer import FigureGate, build_prompt
-from chipqa.figures import figure_in_text, matches_expected, parse_figures, strip_citation_markers
-from chipqa.grounding import unsupported
-from chipqa.models import Answer
-from chipqa.service import ChipQA
+from chipqa.answering.answer import FigureGate, build_prompt
+from chipqa.answering.grounding import unsupported
+from chipqa.app.service import ChipQA
+from chipqa.core.figures import figure_in_text, matches_expected, parse_figures, strip_citation_markers
+from chipqa.core.models import Answer
 
 LOOKUPS = [
     ("How many Hopper GPUs did Microsoft buy?", "485,000"),
@@ -114,14 +114,14 @@ def test_injection_in_the_question_cannot_add_a_figure(seed_app: ChipQA) -> None
 
 @pytest.mark.parametrize("question", ["", "   ", "\x00\x01"])
 def test_empty_question_is_an_input_error(seed_app: ChipQA, question: str) -> None:
-    from chipqa.errors import InputError
+    from chipqa.core.errors import InputError
 
     with pytest.raises(InputError):
         seed_app.ask(question)
 
 
 def test_too_long_question_is_an_input_error(seed_app: ChipQA) -> None:
-    from chipqa.errors import InputError
+    from chipqa.core.errors import InputError
 
     with pytest.raises(InputError, match="limit"):
         seed_app.ask("How many GPUs? " * 500)

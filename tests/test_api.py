@@ -13,10 +13,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from chipqa.errors import BackendError, ConfigError
-from chipqa.service import ChipQA
-from chipqa.settings import Settings
-from chipqa.ui import RunningServer, build_server, is_loopback, start_background
+from chipqa.app.service import ChipQA
+from chipqa.app.web.ui import RunningServer, build_server, is_loopback, start_background
+from chipqa.core.errors import BackendError, ConfigError
+from chipqa.core.settings import Settings
 from design import ANSWER_KEYS
 
 QUESTIONS = [

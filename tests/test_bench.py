@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from chipqa.bench import (
+from chipqa.core.figures import parse_figures
+from chipqa.core.settings import Settings
+from chipqa.evaluation.bench import (
     BenchConfig,
     BenchReport,
     format_markdown,
@@ -20,11 +22,9 @@ from chipqa.bench import (
     run_bench,
     write_reports,
 )
-from chipqa.chunking import chunk_document
-from chipqa.figures import parse_figures
-from chipqa.loading import load_document
-from chipqa.settings import Settings
-from chipqa.synthetic import build_corpus, rescale_figures
+from chipqa.evaluation.synthetic import build_corpus, rescale_figures
+from chipqa.ingest.chunking import chunk_document
+from chipqa.ingest.loading import load_document
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -110,11 +110,11 @@ def test_bench_writes_json_markdown_and_plot(tiny_report: BenchReport, tmp_path:
 
 def test_import_times_sum_top_level_packages_of_a_real_importtime_run() -> None:
     run = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import json, email.message, chipqa.settings"],
+        [sys.executable, "-X", "importtime", "-c", "import json, email.message, chipqa.core.settings"],
         capture_output=True, text=True, check=True,
     )
     times = import_times(run.stderr)
-    # Each package's own modules, dependencies included under their own names (pydantic via chipqa.settings).
+    # Each package's own modules, dependencies included under their own names (pydantic via chipqa.core.settings).
     assert {"json", "email", "chipqa", "pydantic"} <= set(times)
     assert all(v >= 0 for v in times.values())
     own = [int(line.split("|")[0].split(":")[1]) for line in run.stderr.splitlines()[1:]]

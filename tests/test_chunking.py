@@ -1,4 +1,4 @@
-"""Tests for chipqa.chunking: sentence splitting and chunks that are exact spans of the stored text."""
+"""Tests for chipqa.ingest.chunking: sentence splitting and chunks that are exact spans of the stored text."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chipqa.chunking import chunk_document, split_sentences
-from chipqa.cleaning import content_spans
-from chipqa.loading import load_document
-from chipqa.models import Document
+from chipqa.core.models import Document
+from chipqa.ingest.chunking import chunk_document, split_sentences
+from chipqa.ingest.cleaning import content_spans
+from chipqa.ingest.loading import load_document
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

@@ -1,4 +1,4 @@
-"""Tests for chipqa.cleaning: which lines of a page are the article, and the title and date read from it."""
+"""Tests for chipqa.ingest.cleaning: which lines of a page are the article, and the title and date read from it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chipqa.cleaning import clean_inline, content_spans, find_date, guess_title, iter_lines
+from chipqa.ingest.cleaning import clean_inline, content_spans, find_date, guess_title, iter_lines
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 ARTICLE_LINES = ["Nvidia shipped 10,000 H100 GPUs to Microsoft in 2024.", "The order was worth $400 million."]

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from chipqa.chunking import chunk_document
-from chipqa.loading import load_document
+from chipqa.ingest.chunking import chunk_document
+from chipqa.ingest.loading import load_document
 from design import ANSWER_KEYS
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"

@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from chipqa.chunking import chunk_document
-from chipqa.errors import IndexError_
-from chipqa.ingest import Indexer, index_lock
-from chipqa.loading import load_document
-from chipqa.retrieval import HybridRetriever
-from chipqa.service import ChipQA
-from chipqa.settings import Settings
-from chipqa.store import ChunkStore
+from chipqa.app.service import ChipQA
+from chipqa.core.errors import IndexError_
+from chipqa.core.settings import Settings
+from chipqa.index.retrieval import HybridRetriever
+from chipqa.index.store import ChunkStore
+from chipqa.ingest.chunking import chunk_document
+from chipqa.ingest.indexer import Indexer, index_lock
+from chipqa.ingest.loading import load_document
 from servers import chipqa_cli
 
 pytestmark = pytest.mark.slow

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from chipqa.chunking import chunk_document
-from chipqa.loading import load_document
+from chipqa.ingest.chunking import chunk_document
+from chipqa.ingest.loading import load_document
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 

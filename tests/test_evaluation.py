@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
-from chipqa.baseline import MOCK_LABEL, LlamaIndexBaseline, answer_from_response
-from chipqa.errors import ConfigError, InputError
-from chipqa.evaluation import (
+from chipqa.app.service import ChipQA
+from chipqa.core.errors import ConfigError, InputError
+from chipqa.core.models import Passage
+from chipqa.evaluation.baseline import MOCK_LABEL, LlamaIndexBaseline, answer_from_response
+from chipqa.evaluation.harness import (
     format_markdown,
     gate_lines,
     git_commit,
@@ -19,8 +21,6 @@ from chipqa.evaluation import (
     run_eval_command,
     summarize_run,
 )
-from chipqa.models import Passage
-from chipqa.service import ChipQA
 from design import ANSWER_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]

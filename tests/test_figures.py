@@ -1,4 +1,4 @@
-"""Tests for chipqa.figures: parsing, normalization, comparison and formatting of figures."""
+"""Tests for chipqa.core.figures: parsing, normalization, comparison and formatting of figures."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chipqa.figures import (
+from chipqa.core.figures import (
     Figure,
     figure_in_text,
     format_value,

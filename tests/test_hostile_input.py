@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from chipqa.errors import InputError
-from chipqa.service import ChipQA
-from chipqa.settings import Settings
+from chipqa.app.service import ChipQA
+from chipqa.core.errors import InputError
+from chipqa.core.settings import Settings
 from servers import chipqa_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,12 +145,12 @@ def test_bad_files_are_skipped_with_reasons_and_nothing_indexed_is_lost(
 def test_a_parser_recursion_error_skips_only_that_file(
     make_app: Callable[..., ChipQA], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import chipqa.loading
+    import chipqa.ingest.loading
 
     def too_deep(html: str) -> str:
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr(chipqa.loading, "_html_text", too_deep)
+    monkeypatch.setattr(chipqa.ingest.loading, "_html_text", too_deep)
     folder = tmp_path / "pages"
     folder.mkdir()
     (folder / "deep.html").write_text("<div>" * 10 + "text" + "</div>" * 10)
@@ -228,8 +228,8 @@ def test_injected_figure_never_reaches_an_answer(injected_app: ChipQA, question:
 
 
 def test_security_defaults() -> None:
-    from chipqa.cli import cli
-    from chipqa.ui import serve
+    from chipqa.app.cli import cli
+    from chipqa.app.web.ui import serve
 
     settings = Settings()
     assert settings.ui_host == "127.0.0.1" and settings.ui_auth is None and settings.llm_api_key is None

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from chipqa.chunking import chunk_document
-from chipqa.errors import InputError
-from chipqa.loading import load_document
-from chipqa.render import format_ingest
-from chipqa.service import ChipQA
+from chipqa.app.render import format_ingest
+from chipqa.app.service import ChipQA
+from chipqa.core.errors import InputError
+from chipqa.ingest.chunking import chunk_document
+from chipqa.ingest.loading import load_document
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SEED_IDS = sorted(p.stem for p in SEEDS.glob("*.txt"))

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from chipqa.errors import ConfigError
-from chipqa.llm import load_generator, preload_local
-from chipqa.settings import Settings
+from chipqa.core.errors import ConfigError
+from chipqa.core.settings import Settings
+from chipqa.llm.backends import load_generator, preload_local
 
 
 def test_preload_hands_the_loaded_weights_to_the_generator() -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chipqa.metrics import LOWER_IS_BETTER, check_gate, format_table, percentile, score_question, summarize
+from chipqa.evaluation.metrics import LOWER_IS_BETTER, check_gate, format_table, percentile, score_question, summarize
 
 MSFT_DOC, META_DOC, BD_DOC = "000_be9f344685327539", "004_78862d07f81b5b90", "001_de7159287c5ef9b5"
 MSFT_TEXT = "Microsoft remained the leader in AI hardware, purchasing an impressive 485,000 Hopper chips."

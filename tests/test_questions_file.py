@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chipqa.figures import figure_in_text, parse_figure
+from chipqa.core.figures import figure_in_text, parse_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "eval" / "questions.jsonl"

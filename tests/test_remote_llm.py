@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
-from chipqa.grounding import cited_numbers, unsupported
-from chipqa.models import Answer
-from chipqa.service import ChipQA
-from chipqa.settings import Settings
+from chipqa.answering.grounding import cited_numbers, unsupported
+from chipqa.app.service import ChipQA
+from chipqa.core.models import Answer
+from chipqa.core.settings import Settings
 from servers import LOOPBACK, chipqa_cli, free_port, llama_server
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from chipqa.errors import BackendError
-from chipqa.service import ChipQA
-from chipqa.settings import Settings
+from chipqa.app.service import ChipQA
+from chipqa.core.errors import BackendError
+from chipqa.core.settings import Settings
 from servers import LOOPBACK, chipqa_cli, chroma_server, free_port
 
 pytestmark = pytest.mark.server

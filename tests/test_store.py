@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import chipqa.store
-from chipqa.service import ChipQA
-from chipqa.settings import Settings
-from chipqa.store import ChunkStore
+import chipqa.index.store
+from chipqa.app.service import ChipQA
+from chipqa.core.settings import Settings
+from chipqa.index.store import ChunkStore
 
 
 def test_whole_collection_reads_are_the_same_in_small_pages(
@@ -21,9 +21,9 @@ def test_whole_collection_reads_are_the_same_in_small_pages(
     app.ingest([corpus])
     store = app.store
     one_read = (store.all_chunks(), store.chunk_counts(), store.documents())
-    monkeypatch.setattr(chipqa.store, "READ_PAGE", 7)  # many pages, the last one partial
+    monkeypatch.setattr(chipqa.index.store, "READ_PAGE", 7)  # many pages, the last one partial
     assert (store.all_chunks(), store.chunk_counts(), store.documents()) == one_read
-    monkeypatch.setattr(chipqa.store, "READ_PAGE", len(one_read[0][0]))  # an exact multiple: one empty page
+    monkeypatch.setattr(chipqa.index.store, "READ_PAGE", len(one_read[0][0]))  # an exact multiple: one empty page
     assert store.all_chunks() == one_read[0]
 
 

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chipqa.models import Answer, Citation, ConflictRecord, FigureRecord
-from chipqa.service import ChipQA
-from chipqa.ui import (
+from chipqa.app.service import ChipQA
+from chipqa.app.web.ui import (
     SourceDoc,
     decorate_answer,
     passage_context,
@@ -18,6 +17,7 @@ from chipqa.ui import (
     render_sources,
     render_turn_sources,
 )
+from chipqa.core.models import Answer, Citation, ConflictRecord, FigureRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -143,7 +143,7 @@ def test_ask_cite_upload_and_ask_again(make_app: Callable[..., ChipQA], tmp_path
         pytest.skip(f"{CHROMIUM} is not installed")
     from playwright.sync_api import expect, sync_playwright
 
-    from chipqa.ui import start_background
+    from chipqa.app.web.ui import start_background
 
     corpus = tmp_path / "corpus"
     shutil.copytree(ROOT / "seeds", corpus)
@@ -211,7 +211,7 @@ def test_the_ui_works_behind_basic_auth(seed_app: ChipQA) -> None:
         pytest.skip(f"{CHROMIUM} is not installed")
     from playwright.sync_api import expect, sync_playwright
 
-    from chipqa.ui import start_background
+    from chipqa.app.web.ui import start_background
 
     app = ChipQA(seed_app.settings.model_copy(update={"ui_auth": "analyst:c0rrect-horse"}))
     app._store, app._embed, app._retriever = seed_app._store, seed_app._embed, seed_app._retriever

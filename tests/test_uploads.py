@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chipqa.errors import InputError
-from chipqa.uploads import (
+from chipqa.core.errors import InputError
+from chipqa.ingest.uploads import (
     ALLOWED_SUFFIXES,
     check_size,
     delete_if_inside,

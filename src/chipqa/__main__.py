@@ -1,3 +1,3 @@
-from chipqa.cli import main
+from chipqa.app.cli import main
 
 main()

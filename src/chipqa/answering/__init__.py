@@ -1,0 +1,1 @@
+"""From a question and retrieved passages to a verified, cited answer."""

@@ -1,0 +1,1 @@
+"""The ways in: the service that wires the parts, the CLI, the JSON API and the web UI."""

@@ -1,0 +1,136 @@
+"""One object that builds chipqa's parts from settings, lazily, and hands them to CLI, UI, eval and bench."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from chipqa.answering.answer import Answerer, AskResult, OnToken
+from chipqa.core.errors import IndexError_
+from chipqa.core.settings import Settings
+from chipqa.index.embedding import model_label
+from chipqa.index.store import ChunkStore
+from chipqa.ingest.indexer import Indexer, IngestReport, Progress
+from chipqa.llm.backends import Generator, backend_label, load_generator, preload_local
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    from chipqa.index.retrieval import HybridRetriever
+
+
+class ChipQA:
+    """chipqa for one process: models load on first use and stay loaded."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._store: ChunkStore | None = None
+        self._embed: BaseEmbedding | None = None
+        self._retriever: HybridRetriever | None = None
+        self._generators: dict[str, Generator | None] = {}
+
+    @property
+    def store(self) -> ChunkStore:
+        with self._lock:
+            if self._store is None:
+                self._store = ChunkStore(self.settings)
+            return self._store
+
+    @property
+    def embed_model(self) -> BaseEmbedding:
+        with self._lock:
+            if self._embed is None:
+                from chipqa.index.embedding import load_embed_model
+
+                self._embed = load_embed_model(self.settings)
+            return self._embed
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        with self._lock:
+            if self._retriever is None:
+                from chipqa.index.embedding import lexicon
+                from chipqa.index.retrieval import HybridRetriever
+
+                self._retriever = HybridRetriever(
+                    self.store, self.embed_model, self.settings.top_k, lexicon(self.settings)
+                )
+            return self._retriever
+
+    def generator(self, mode: str | None = None) -> Generator | None:
+        """The LLM for a backend (default: the configured one), loaded once."""
+        mode = mode or self.settings.llm
+        with self._lock:
+            if mode not in self._generators:
+                settings = self.settings.model_copy(update={"llm": mode})
+                self._generators[mode] = load_generator(settings)
+            return self._generators[mode]
+
+    def preload(self, mode: str | None = None) -> None:
+        """Start loading the query encoder and the local LLM's weights on background threads.
+
+        Both are native code that releases the GIL, so they run on another core while the caller imports
+        Chroma and LlamaIndex (a cold `chipqa ask` is ~1.3 s faster; see eval/reports/bench.md)."""
+        from chipqa.index.embedding import preload_query_encoder
+
+        mode = mode or self.settings.llm
+        with self._lock:
+            if self._embed is None:
+                preload_query_encoder(self.settings)
+            if mode not in self._generators:
+                preload_local(self.settings.model_copy(update={"llm": mode}))
+
+    def indexer(self) -> Indexer:
+        return Indexer(
+            self.store, self.embed_model, int(self.settings.max_upload_mb * 1e6), self.settings.chunk_chars,
+            batch_chunks=self.settings.ingest_batch_chunks,
+        )
+
+    def ingest(
+        self,
+        paths: Iterable[Path] | None = None,
+        prune: bool = False,
+        reset: bool = False,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        return self.indexer().ingest(list(paths or [self.settings.corpus_dir]), prune, reset, progress)
+
+    def index_is_empty(self) -> bool:
+        return not self.store.documents()
+
+    def ensure_index(self, progress: Progress | None = None) -> IngestReport | None:
+        """Build the index from the corpus folder when it holds no documents yet."""
+        if not self.index_is_empty():
+            return None
+        if not self.settings.corpus_dir.exists():
+            raise IndexError_(
+                f"the index at {self.store.location} is empty and the corpus folder "
+                f"{self.settings.corpus_dir} does not exist; run `chipqa ingest PATH`"
+            )
+        return self.ingest(progress=progress)
+
+    def answerer(self, llm: str | None = None) -> Answerer:
+        return Answerer(
+            self.retriever, self.generator(llm), self.settings.top_k, self.settings.max_question_chars
+        )
+
+    def ask(
+        self, question: str, top_k: int | None = None, llm: str | None = None, on_token: OnToken | None = None
+    ) -> AskResult:
+        return self.answerer(llm).ask(question, top_k=top_k, on_token=on_token)
+
+    def status(self) -> dict[str, Any]:
+        docs = self.store.documents()
+        return {
+            "index": self.store.location,
+            "mode": "server" if self.settings.chroma_url else "embedded",
+            "documents": len(docs),
+            "chunks": self.store.count_chunks(),
+            "embedding_model": model_label(self.settings),
+            "llm": backend_label(self.settings),
+            "top_k": self.settings.top_k,
+            "corpus_dir": str(self.settings.corpus_dir),
+        }

@@ -1,0 +1,1 @@
+"""Shared foundations: settings, errors, value types, figure parsing and small text helpers."""

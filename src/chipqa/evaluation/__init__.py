@@ -1,0 +1,1 @@
+"""Measuring chipqa: eval metrics and harness, the LlamaIndex baseline, benchmarks."""

@@ -1,0 +1,1 @@
+"""The index: Chroma storage, the embedding model, and hybrid retrieval."""

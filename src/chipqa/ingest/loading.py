@@ -1,0 +1,208 @@
+"""Read files into Documents: .txt, .md, .html and .pdf, one document each; bad files are reported.
+
+A file that cannot be used (empty, binary, not UTF-8, too large, unparsable) is skipped with a one-line
+reason and never stops the others. Lines addressed to a language model rather than to a reader (planted
+prompt injection) are kept in the stored text but left out of the index, like page boilerplate.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from chipqa.core.errors import InputError
+from chipqa.core.models import Document
+from chipqa.ingest.cleaning import content_spans, find_date, guess_title
+
+SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+
+# Control characters other than tab and newline become spaces: same length, so offsets hold, and no
+# terminal escape sequence from a document reaches the screen.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Text written to steer an LLM that reads the document, not to inform a reader.
+_ADDRESSED_TO_MODEL = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+)?(?:of\s+)?(?:the\s+|your\s+|my\s+)?"
+    r"(?:previous|prior|above|earlier|preceding|original|system)\s+"
+    r"(?:instructions?|prompts?|messages?|context|rules|directions|guidelines)\b"
+    r"|^\W*(?:assistant|human|chatbot)\s*:"  # a chat role label opening the line
+    r"|^\W*#+\s*(?:instruction|response|system)\b"
+    r"|<\|[a-z_]+\|>|\[/?INST\]|<</?SYS>>"  # chat-template tokens
+    r"|\b(?:note|message|instructions?)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?"
+    r"(?:ai|assistants?|language\s+models?|llms?|chatbots?|bots?)\b"
+    r"|\byou\s+are\s+now\b|\bsystem\s+prompt\b|\b(?:developer|admin|god)\s+mode\b|\bjailbreak"
+    r"|\b(?:always|only)\s+(?:answer|respond|reply)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+# Block-level HTML elements: each starts a new line of the extracted text. Table cells stay on their
+# row's line, separated by " | ", so a figure keeps its row label.
+_HTML_BLOCKS = frozenset({
+    "address", "article", "blockquote", "br", "caption", "dd", "details", "div", "dl", "dt", "figcaption",
+    "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "li", "main", "ol", "p", "pre", "section", "summary",
+    "table", "tbody", "tfoot", "thead", "tr", "ul",
+})
+_HTML_CELLS = frozenset({"td", "th"})
+# Elements whose content is never article text.
+_HTML_DROPPED = frozenset({
+    "head", "title", "script", "style", "nav", "header", "footer", "aside", "form", "noscript", "template",
+    "svg", "iframe", "button", "select",
+})
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that was not loaded, and the one-line reason."""
+
+    path: Path
+    reason: str
+
+
+def find_files(paths: Iterable[Path]) -> tuple[list[Path], list[Skipped]]:
+    """Expand folders; a missing path is an error, an unsupported file is skipped with a reason."""
+    files: list[Path] = []
+    skipped: list[Skipped] = []
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"no such file or folder: {path}")
+        candidates = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for p in candidates:
+            if p.name.startswith("."):
+                continue
+            if p.suffix.lower() in SUPPORTED:
+                files.append(p)
+            else:
+                skipped.append(Skipped(p, f"unsupported file type '{p.suffix or p.name}'"))
+    return files, skipped
+
+
+def load_document(path: Path, max_bytes: int) -> Document:
+    """One file as a Document; raises InputError with a one-line reason when it cannot be used."""
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise InputError("empty file")
+        if size > max_bytes:
+            raise InputError(f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit")
+        data = path.read_bytes()
+    except PermissionError:
+        raise InputError("permission denied") from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}") from None
+    suffix = path.suffix.lower()
+    text = _pdf_text(data) if suffix == ".pdf" else _decode(data)
+    if suffix in (".html", ".htm"):
+        try:
+            text = _html_text(text)
+        except RecursionError:
+            raise InputError("HTML nested too deeply to read") from None
+        except Exception as exc:  # parser errors on hostile markup vary; one file must not stop the rest
+            raise InputError(f"unreadable HTML ({type(exc).__name__})") from None
+    # Normalise line endings; other control characters become spaces. Offsets match what is shown.
+    text = _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
+    spans = content_spans(text)
+    if not spans:
+        raise InputError("no readable text")
+    spans = tuple((s, e) for s, e in spans if not _ADDRESSED_TO_MODEL.search(text, s, e))
+    if not spans:
+        raise InputError("only text addressed to a language model (prompt injection)")
+    return Document(
+        doc_id=path.stem,
+        text=text,
+        title=guess_title(text, spans) or path.stem,
+        source=str(path.resolve()),  # absolute, so --prune finds it from any working directory
+        date=find_date(text),
+        content_spans=spans,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+
+
+def addressed_to_model(line: str) -> bool:
+    """True for text that instructs an LLM ("Ignore previous instructions and ...") instead of informing."""
+    return _ADDRESSED_TO_MODEL.search(line) is not None
+
+
+def load_documents(paths: Iterable[Path], max_bytes: int) -> Iterator[Document | Skipped]:
+    """Each supported file as a Document, or a Skipped with its reason; order is stable."""
+    files, skipped = find_files(paths)
+    yield from skipped
+    for path in files:
+        try:
+            yield load_document(path, max_bytes)
+        except InputError as exc:
+            yield Skipped(path, str(exc))
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (or UTF-16 with a byte-order mark) text; anything else is refused with the reason."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError("not valid UTF-16 despite its byte-order mark") from None
+    if b"\x00" in data:
+        raise InputError("binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not valid UTF-8 (byte {exc.start})") from None
+
+
+def _html_text(html: str) -> str:
+    """The page's title and visible text, one line per block element.
+
+    One iterative pass over the parse tree: deep nesting costs neither recursion nor repeated text.
+    """
+    from bs4 import BeautifulSoup, Tag
+    from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
+
+    soup = BeautifulSoup(html, "html.parser")
+    title = " ".join(soup.title.get_text(" ").split()) if soup.title else ""
+    lines: list[str] = [title] if title else []
+    current: list[str] = []
+
+    def end_line() -> None:
+        line = " ".join("".join(current).split())
+        if line:
+            lines.append(line)
+        current.clear()
+
+    stack: list[object] = [soup]  # None marks the end of a block element
+    while stack:
+        node = stack.pop()
+        if node is None:
+            end_line()
+        elif isinstance(node, Tag):
+            if node.name in _HTML_DROPPED:
+                continue
+            if node.name in _HTML_BLOCKS:
+                end_line()
+                stack.append(None)
+            elif node.name in _HTML_CELLS and "".join(current).strip():
+                current.append(" | ")
+            stack.extend(reversed(node.contents))
+        elif not isinstance(node, (Comment, Declaration, Doctype, ProcessingInstruction)):
+            current.append(str(node))
+    end_line()
+    return "\n\n".join(lines)
+
+
+def _pdf_text(data: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except PdfReadError as exc:
+        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else "damaged"
+        raise InputError(f"unreadable PDF: {reason}") from None
+    except RecursionError:
+        raise InputError("PDF nested too deeply to read") from None
+    except Exception as exc:  # pypdf's errors on damaged files vary; one file must not stop the rest
+        raise InputError(f"unreadable PDF ({type(exc).__name__})") from None
+    return "\n\n".join(p.strip() for p in pages if p.strip())

@@ -1,0 +1,1 @@
+"""LLM backends: the bundled Gemma through llama.cpp, OpenAI-compatible servers, OpenAI."""
