@@ -36,7 +36,10 @@ class ServerProcess:
         with open(self.log_path, "ab") as log:
             # A session of its own, so stop() reaches the server's children too.
             self.proc = subprocess.Popen(
-                self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                self.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         deadline = time.monotonic() + timeout_s
@@ -72,24 +75,55 @@ class ServerProcess:
 def chroma_server(path: Path, port: int, log_path: Path) -> ServerProcess:
     """`chroma run` (the chromadb CLI) persisting under `path`, on loopback."""
     chroma = Path(sys.executable).with_name("chroma")
-    argv = [str(chroma) if chroma.exists() else "chroma", "run", "--path", str(path), "--host", LOOPBACK,
-            "--port", str(port)]
+    argv = [
+        str(chroma) if chroma.exists() else "chroma",
+        "run",
+        "--path",
+        str(path),
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+    ]
     return ServerProcess(argv, f"http://{LOOPBACK}:{port}/api/v2/heartbeat", log_path)
 
 
 def llama_server(model: str, port: int, log_path: Path, alias: str = "gemma-3-270m") -> ServerProcess:
     """llama-cpp-python's OpenAI-compatible server for a GGUF file, on loopback."""
-    argv = [sys.executable, "-m", "chipqa.llm.serve", "--model", model, "--model_alias", alias,
-            "--host", LOOPBACK, "--port", str(port), "--n_ctx", "2048", "--verbose", "False"]
+    argv = [
+        sys.executable,
+        "-m",
+        "chipqa.llm.serve",
+        "--model",
+        model,
+        "--model_alias",
+        alias,
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--n_ctx",
+        "2048",
+        "--verbose",
+        "False",
+    ]
     return ServerProcess(argv, f"http://{LOOPBACK}:{port}/v1/models", log_path)
 
 
-def chipqa_cli(args: Sequence[str], env: dict[str, str], cwd: Path, timeout_s: float = 240.0,
-               ) -> subprocess.CompletedProcess[str]:
+def chipqa_cli(
+    args: Sequence[str],
+    env: dict[str, str],
+    cwd: Path,
+    timeout_s: float = 240.0,
+) -> subprocess.CompletedProcess[str]:
     """The real `chipqa` console command, with only the given CHIPQA_* settings."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("CHIPQA_")}
     clean.update({"CHIPQA_CONFIG": "/nonexistent/chipqa.toml", "HF_HUB_OFFLINE": "1", **env})
     return subprocess.run(
-        [sys.executable, "-m", "chipqa", *args], env=clean, cwd=cwd, capture_output=True, text=True,
+        [sys.executable, "-m", "chipqa", *args],
+        env=clean,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
         timeout=timeout_s,
     )

@@ -42,9 +42,7 @@ def check_record(app: ChipQA, answer: Answer) -> None:
     assert unsupported(answer.answer, cited, answer.figures) == []
     for fig in answer.figures:
         if not fig.computed:
-            assert any(
-                figure_in_text(f, cited[n - 1]) for f in parse_figures(fig.text) for n in fig.citations
-            )
+            assert any(figure_in_text(f, cited[n - 1]) for f in parse_figures(fig.text) for n in fig.citations)
 
 
 @pytest.mark.slow
@@ -182,9 +180,7 @@ def test_no_answer_states_a_figure_absent_from_its_citations(
     cited = [c["text"] for c in record["citations"]]
     computed = [f for f in answer.figures if f.computed]
     for fig in parse_figures(strip_citation_markers(record["answer"])):
-        supported = any(figure_in_text(fig, text) for text in cited) or any(
-            c.value == fig.value for c in computed
-        )
+        supported = any(figure_in_text(fig, text) for text in cited) or any(c.value == fig.value for c in computed)
         assert supported, (record["question"], record["answer"])
     if record["abstained"]:
         assert record["figures"] == [] and record["citations"] == []

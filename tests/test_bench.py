@@ -68,8 +68,16 @@ def tiny_report(tmp_path_factory: pytest.TempPathFactory) -> BenchReport:
     lines = (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()[:3]
     questions.write_text("\n".join(lines) + "\n", encoding="utf-8")
     config = BenchConfig.quick(
-        seeds_dir=SEEDS, questions_file=questions, report_dir=tmp / "reports", retrieve_questions=3,
-        ask_questions=2, scales=[200], server_scales=[], cold_start=False, ui=False, llm="none",
+        seeds_dir=SEEDS,
+        questions_file=questions,
+        report_dir=tmp / "reports",
+        retrieve_questions=3,
+        ask_questions=2,
+        scales=[200],
+        server_scales=[],
+        cold_start=False,
+        ui=False,
+        llm="none",
     )
     settings = Settings(index_dir=tmp / "unused", corpus_dir=SEEDS, llm="none")
     report = run_bench(settings, config)
@@ -81,9 +89,17 @@ def test_bench_report_structure_and_positive_numbers(tiny_report: BenchReport) -
     assert tiny_report.errors == []
     keys = {m.key for m in tiny_report.metrics}
     expected = {
-        "ingest_seeds_s", "ingest_chunks_per_s", "embed_pipeline_chunks_per_s", "embed_pipeline_vs_bare",
-        "retrieve_p50_ms", "retrieve_p95_ms", "ask_p50_ms", "ask_p95_ms",
-        "scale_ingest_chunks_per_s@200", "scale_retrieve_p50_ms@200", "scale_retrieve_p95_ms@200",
+        "ingest_seeds_s",
+        "ingest_chunks_per_s",
+        "embed_pipeline_chunks_per_s",
+        "embed_pipeline_vs_bare",
+        "retrieve_p50_ms",
+        "retrieve_p95_ms",
+        "ask_p50_ms",
+        "ask_p95_ms",
+        "scale_ingest_chunks_per_s@200",
+        "scale_retrieve_p50_ms@200",
+        "scale_retrieve_p95_ms@200",
     }
     assert expected <= keys
     for m in tiny_report.metrics:
@@ -111,7 +127,9 @@ def test_bench_writes_json_markdown_and_plot(tiny_report: BenchReport, tmp_path:
 def test_import_times_sum_top_level_packages_of_a_real_importtime_run() -> None:
     run = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import json, email.message, chipqa.core.settings"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     times = import_times(run.stderr)
     # Each package's own modules, dependencies included under their own names (pydantic via chipqa.core.settings).
@@ -123,8 +141,11 @@ def test_import_times_sum_top_level_packages_of_a_real_importtime_run() -> None:
 
 def test_markdown_explains_the_cold_start(tiny_report: BenchReport) -> None:
     tiny_report.cold_breakdown = {
-        "wall_s": 5.1, "imports_s": 2.4, "imports_by_package_s": {"llama_index": 1.3, "chromadb": 0.7},
-        "answer_stages_ms": {"retrieve": 25.0, "generate": 950.0, "total": 1100.0}, "other_s": 1.6,
+        "wall_s": 5.1,
+        "imports_s": 2.4,
+        "imports_by_package_s": {"llama_index": 1.3, "chromadb": 0.7},
+        "answer_stages_ms": {"retrieve": 25.0, "generate": 950.0, "total": 1100.0},
+        "other_s": 1.6,
     }
     try:
         markdown = format_markdown(tiny_report)

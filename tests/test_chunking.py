@@ -46,8 +46,12 @@ def test_us_abbreviation_does_not_end_a_sentence() -> None:
 
 def test_splits_at_sentence_ends() -> None:
     text = "Nvidia sold 10,000 GPUs. AMD sold 5,000! Did Intel sell any? 2024 was a record year."
-    assert sentences(text) == ["Nvidia sold 10,000 GPUs.", "AMD sold 5,000!", "Did Intel sell any?",
-                               "2024 was a record year."]
+    assert sentences(text) == [
+        "Nvidia sold 10,000 GPUs.",
+        "AMD sold 5,000!",
+        "Did Intel sell any?",
+        "2024 was a record year.",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -86,7 +90,9 @@ def test_chunks_group_sentences_of_one_line_up_to_max_chars() -> None:
     doc = make_doc(f"{line}\nA second line.")
     chunks = chunk_document(doc, max_chars=40)
     assert [c.text for c in chunks] == [
-        "One short sentence. Two short sentence.", "Three short sentence.", "A second line."
+        "One short sentence. Two short sentence.",
+        "Three short sentence.",
+        "A second line.",
     ]
     assert [c.chunk_id for c in chunks] == ["doc#00000", "doc#00001", "doc#00002"]
 
@@ -94,7 +100,9 @@ def test_chunks_group_sentences_of_one_line_up_to_max_chars() -> None:
 def test_max_chars_one_gives_one_sentence_per_chunk() -> None:
     doc = make_doc("Nvidia sold 10,000 GPUs. AMD sold 5,000. Intel sold none.")
     assert [c.text for c in chunk_document(doc, max_chars=1)] == [
-        "Nvidia sold 10,000 GPUs.", "AMD sold 5,000.", "Intel sold none."
+        "Nvidia sold 10,000 GPUs.",
+        "AMD sold 5,000.",
+        "Intel sold none.",
     ]
 
 
@@ -117,9 +125,39 @@ def test_seed_chunks_are_exact_spans_of_the_file(path: Path) -> None:
 
 
 _PIECES = st.sampled_from(
-    ["Nvidia", "bought", " ", "  ", "\n", "\n\n", "\t", ".", ". ", "! ", "? ", "U.S. ", "e.g. ", "Inc. ",
-     "$5.5", "485,000", "”", "\"", "’", "(", ")", "- ", "* ", "# ", "Recent Posts\n", "5 minutes ago\n",
-     "Comments are closed.", "| a | b |\n|---|---|\n", "\u2028", "\x0c", "é"]
+    [
+        "Nvidia",
+        "bought",
+        " ",
+        "  ",
+        "\n",
+        "\n\n",
+        "\t",
+        ".",
+        ". ",
+        "! ",
+        "? ",
+        "U.S. ",
+        "e.g. ",
+        "Inc. ",
+        "$5.5",
+        "485,000",
+        "”",
+        '"',
+        "’",
+        "(",
+        ")",
+        "- ",
+        "* ",
+        "# ",
+        "Recent Posts\n",
+        "5 minutes ago\n",
+        "Comments are closed.",
+        "| a | b |\n|---|---|\n",
+        "\u2028",
+        "\x0c",
+        "é",
+    ]
 )
 
 

@@ -38,8 +38,17 @@ def test_spans_are_exact_offsets_of_stripped_lines() -> None:
 
 @pytest.mark.parametrize(
     "heading",
-    ["Recent Posts", "Related Articles:", "More Stories", "You may also like", "Read more", "Most Read",
-     "Trending", "Latest News", "Also read"],
+    [
+        "Recent Posts",
+        "Related Articles:",
+        "More Stories",
+        "You may also like",
+        "Read more",
+        "Most Read",
+        "Trending",
+        "Latest News",
+        "Also read",
+    ],
 )
 def test_trailer_heading_drops_it_and_everything_after(heading: str) -> None:
     text = f"{ARTICLE}\n\n{heading}\n\nSEC Sues Musk for Hiding Twitter Stakes\n\nAnother story."
@@ -52,9 +61,21 @@ def test_trailer_words_inside_a_sentence_do_not_end_the_article() -> None:
 
 
 @pytest.mark.parametrize(
-    "line", ["5 minutes ago", "1 minute ago", "2 hours ago", "13 days ago", "Comments are closed.",
-             "Comments are closed", "Leave a reply", "3 Comments", "Advertisement", "Share this article",
-             "© 2025 The Daily Guardian", "https://example.com/story?id=4"],
+    "line",
+    [
+        "5 minutes ago",
+        "1 minute ago",
+        "2 hours ago",
+        "13 days ago",
+        "Comments are closed.",
+        "Comments are closed",
+        "Leave a reply",
+        "3 Comments",
+        "Advertisement",
+        "Share this article",
+        "© 2025 The Daily Guardian",
+        "https://example.com/story?id=4",
+    ],
 )
 def test_noise_lines_are_dropped(line: str) -> None:
     text = f"Nvidia shipped 10,000 GPUs.\n\n{line}\n\nThe order was worth $400 million."
@@ -93,8 +114,11 @@ def test_name_line_without_its_own_bio_is_kept(pair: str) -> None:
 
 @pytest.mark.parametrize(
     "line",
-    ["__[External link](https://www.tomshardware.com/news/x?utm_source=substack)__", "[Read the report](https://x.y/z)",
-     "_[Source](http://a.b)_"],
+    [
+        "__[External link](https://www.tomshardware.com/news/x?utm_source=substack)__",
+        "[Read the report](https://x.y/z)",
+        "_[Source](http://a.b)_",
+    ],
 )
 def test_markdown_link_only_lines_are_dropped(line: str) -> None:
     assert kept(f"Intro of the story.\n\n{line}\n\nNext line.") == ["Intro of the story.", "Next line."]
@@ -119,8 +143,15 @@ def test_seed_000_keeps_the_article_and_drops_bio_and_recent_posts() -> None:
         "485,000 Hopper chips." in joined
     )
     assert lines[-1].startswith("While Microsoft continues to dominate")
-    for boilerplate in ("Nisha Srivastava", "Recent Posts", "SEC Sues Musk", "Skydives From 13,000 Feet",
-                        "77th Army Day", "minutes ago", "minute ago"):
+    for boilerplate in (
+        "Nisha Srivastava",
+        "Recent Posts",
+        "SEC Sues Musk",
+        "Skydives From 13,000 Feet",
+        "77th Army Day",
+        "minutes ago",
+        "minute ago",
+    ):
         assert boilerplate not in joined
 
 
@@ -186,9 +217,28 @@ def test_seed_003_date() -> None:
 
 
 _PIECES = st.sampled_from(
-    ["Nvidia", " ", "  ", "\n", "\n\n", "\t", " \n", ".", "U.S.", "Recent Posts", "5 minutes ago", "|---|",
-     "Comments are closed.", "Jane Doe", "Jane Doe is a writer.", "[x](http://y)", "485,000", "€", "\u2028",
-     "\r"]
+    [
+        "Nvidia",
+        " ",
+        "  ",
+        "\n",
+        "\n\n",
+        "\t",
+        " \n",
+        ".",
+        "U.S.",
+        "Recent Posts",
+        "5 minutes ago",
+        "|---|",
+        "Comments are closed.",
+        "Jane Doe",
+        "Jane Doe is a writer.",
+        "[x](http://y)",
+        "485,000",
+        "€",
+        "\u2028",
+        "\r",
+    ]
 )
 
 

@@ -51,8 +51,13 @@ def workspace(root: Path) -> dict[str, str]:
 
 def chipqa(env: dict[str, str], *args: str) -> Run:
     return subprocess.run(
-        [chipqa_script(), *args], env=env, cwd=Path(env["CHIPQA_INDEX_DIR"]).parent,
-        capture_output=True, text=True, timeout=600, check=False,
+        [chipqa_script(), *args],
+        env=env,
+        cwd=Path(env["CHIPQA_INDEX_DIR"]).parent,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
 
 

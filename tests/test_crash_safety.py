@@ -101,8 +101,12 @@ def spawn_ingest(index_dir: Path, corpus: Path, *extra: str) -> subprocess.Popen
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHIPQA_")}
     env.update(cli_env(index_dir), CHIPQA_CONFIG="/nonexistent/chipqa.toml", HF_HUB_OFFLINE="1")
     return subprocess.Popen(
-        [sys.executable, "-m", "chipqa", "ingest", *extra, str(corpus)], env=env, cwd=index_dir.parent,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "chipqa", "ingest", *extra, str(corpus)],
+        env=env,
+        cwd=index_dir.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -170,8 +174,10 @@ def test_sigkill_at_random_points_leaves_a_consistent_index_that_a_rerun_complet
     rerun = chipqa_cli(["ingest", str(big_corpus)], cli_env(crashed), tmp_path)
     assert rerun.returncode == 0, rerun.stderr
     final = snapshot(crashed, embed_model)
-    print(f"\nclean run {duration:.1f} s (first commit at {first_commit:.1f} s); kills (point, outcome, "
-          f"committed docs, orphan chunks): {outcomes}\nrerun: {rerun.stdout.strip().splitlines()[-1]}")
+    print(
+        f"\nclean run {duration:.1f} s (first commit at {first_commit:.1f} s); kills (point, outcome, "
+        f"committed docs, orphan chunks): {outcomes}\nrerun: {rerun.stdout.strip().splitlines()[-1]}"
+    )
     assert final["docs"] == reference["docs"]
     assert final["chunk_ids"] == reference["chunk_ids"]
     assert final["orphan_docs"] == []

@@ -112,9 +112,7 @@ PARSE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("text", "fig_text", "value", "kind", "currency", "unit", "qualifier", "digits"), PARSE_CASES
-)
+@pytest.mark.parametrize(("text", "fig_text", "value", "kind", "currency", "unit", "qualifier", "digits"), PARSE_CASES)
 def test_parses_figure(
     text: str,
     fig_text: str,
@@ -333,9 +331,7 @@ def test_strip_citation_markers_keeps_offsets() -> None:
     assert len(stripped) == len(text)
     assert "[" not in stripped and "]" not in stripped
     assert [f.text for f in parse_figures(stripped)] == ["485,000", "$7bn"]
-    assert [(f.start, f.end) for f in parse_figures(stripped)] == [
-        (f.start, f.end) for f in parse_figures(text)
-    ]
+    assert [(f.start, f.end) for f in parse_figures(stripped)] == [(f.start, f.end) for f in parse_figures(text)]
 
 
 def test_strip_citation_markers_leaves_other_brackets() -> None:

@@ -95,8 +95,13 @@ def test_boilerplate_is_not_indexed_but_the_article_is(seed_app: ChipQA) -> None
     _, texts, _ = seed_app.store.all_chunks()
     everything = "\n".join(texts)
     boilerplate_lines = (
-        "Recent Posts", "SEC Sues Musk", "Skydives From 13,000 Feet", "77th Army Day", "minutes ago",
-        "Nisha Srivastava is an influential blog writer", "Comments are closed",
+        "Recent Posts",
+        "SEC Sues Musk",
+        "Skydives From 13,000 Feet",
+        "77th Army Day",
+        "minutes ago",
+        "Nisha Srivastava is an influential blog writer",
+        "Comments are closed",
     )
     for boilerplate in boilerplate_lines:
         assert boilerplate not in everything
@@ -104,8 +109,7 @@ def test_boilerplate_is_not_indexed_but_the_article_is(seed_app: ChipQA) -> None
         "Despite strong competition, Microsoft remained the leader in AI hardware, purchasing an impressive "
         "485,000 Hopper chips.",
         "Meta acquired 224,000, Amazon 196,000, and Google 169,000 units.",
-        "NVIDIA maintained its dominant position in the market, capturing 43% of total AI hardware spending "
-        "in 2024.",
+        "NVIDIA maintained its dominant position in the market, capturing 43% of total AI hardware spending in 2024.",
         "The strategic investment plan indicates that about 60% of ByteDance’s semiconductor orders within "
         "China are expected to be sourced from domestic suppliers",
     ):
@@ -308,9 +312,7 @@ def minimal_pdf(lines: list[str]) -> bytes:
     return out
 
 
-def test_mixed_folder_ingests_good_files_and_reports_bad_ones(
-    make_app: Callable[..., ChipQA], tmp_path: Path
-) -> None:
+def test_mixed_folder_ingests_good_files_and_reports_bad_ones(make_app: Callable[..., ChipQA], tmp_path: Path) -> None:
     app = make_app()
     writable_copy(SEEDS / f"{ID_004}.txt", tmp_path / "existing")
     app.ingest([tmp_path / "existing"])
@@ -342,8 +344,13 @@ def test_mixed_folder_ingests_good_files_and_reports_bad_ones(
     assert sorted(report.added) == ["meta_fleet", "oracle_page", "xai_report"]
     reasons = {s.path.name: s.reason for s in report.skipped}
     assert set(reasons) == {"empty.txt", "binary.txt", "latin1.txt", "notes.docx", "setup.exe"}
-    for name, keyword in [("empty.txt", "empty"), ("binary.txt", "binary"), ("latin1.txt", "utf-8"),
-                          ("notes.docx", ".docx"), ("setup.exe", ".exe")]:
+    for name, keyword in [
+        ("empty.txt", "empty"),
+        ("binary.txt", "binary"),
+        ("latin1.txt", "utf-8"),
+        ("notes.docx", ".docx"),
+        ("setup.exe", ".exe"),
+    ]:
         assert keyword in reasons[name].lower()
         assert "\n" not in reasons[name] and len(reasons[name]) < 120
     rendered = format_ingest(report).splitlines()

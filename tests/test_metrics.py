@@ -13,9 +13,7 @@ from chipqa.evaluation.metrics import LOWER_IS_BETTER, check_gate, format_table,
 MSFT_DOC, META_DOC, BD_DOC = "000_be9f344685327539", "004_78862d07f81b5b90", "001_de7159287c5ef9b5"
 MSFT_TEXT = "Microsoft remained the leader in AI hardware, purchasing an impressive 485,000 Hopper chips."
 META_TEXT = "Meta acquired 224,000, Amazon 196,000, and Google 169,000 units."
-RMB_TEXT = (
-    "approximately RMB 40 billion, equivalent to $5.5 billion, specifically for the acquisition of AI chips"
-)
+RMB_TEXT = "approximately RMB 40 billion, equivalent to $5.5 billion, specifically for the acquisition of AI chips"
 BD_TEXT = "ByteDance is reportedly planning to invest $7 billion in Nvidia AI chips in 2025."
 FILLER = "Tencent and ByteDance made significant strides in the AI race."
 
@@ -124,9 +122,7 @@ def test_listed_figures_take_precedence_over_answer_text() -> None:
 
 def test_alias_matches() -> None:
     q = question("RMB 40 billion", aliases=["$5.5 billion"], sources=[META_DOC])
-    rec = record(
-        "ByteDance earmarked $5.5 billion for chips in China [1].", citations=[cite(1, META_DOC, RMB_TEXT)]
-    )
+    rec = record("ByteDance earmarked $5.5 billion for chips in China [1].", citations=[cite(1, META_DOC, RMB_TEXT)])
     s = score_question(q, rec)
     assert s["correct"] is True and s["citation_recall"] == 1.0
 
@@ -140,9 +136,7 @@ def test_currency_mismatch_is_incorrect() -> None:
 
 def test_percent_is_not_a_count() -> None:
     q = question("43%")
-    rec = record(
-        "Nvidia captured 43 of the market.", retrieved=[(MSFT_DOC, "capturing 43% of total AI hardware")]
-    )
+    rec = record("Nvidia captured 43 of the market.", retrieved=[(MSFT_DOC, "capturing 43% of total AI hardware")])
     assert score_question(q, rec)["correct"] is False
 
 
@@ -191,9 +185,7 @@ def test_citation_precision_counts_passages_without_a_stated_figure() -> None:
 
 def test_ranks_are_cut_at_k() -> None:
     q = question(sources=[MSFT_DOC, META_DOC])
-    rec = record(
-        "x", retrieved=[(BD_DOC, FILLER), (MSFT_DOC, MSFT_TEXT)] + [(BD_DOC, FILLER)] * 4 + [(META_DOC, "")]
-    )
+    rec = record("x", retrieved=[(BD_DOC, FILLER), (MSFT_DOC, MSFT_TEXT)] + [(BD_DOC, FILLER)] * 4 + [(META_DOC, "")])
     s = score_question(q, rec, k=5)
     assert s["rr"] == 0.5 and s["recall_at_k"] == 0.5 and s["hit_at_k"] is True
     assert score_question(q, rec, k=1)["hit_at_k"] is False
@@ -252,9 +244,7 @@ def small_run() -> list[dict[str, Any]]:
         score_question(question(tags=["lookup", "terse"]), dict(msft_right(), timings_ms={"total": 100.0})),
         score_question(
             question(),
-            record(
-                "Microsoft bought 1 GPU.", retrieved=[(MSFT_DOC, MSFT_TEXT)], grounded=False, total_ms=200.0
-            ),
+            record("Microsoft bought 1 GPU.", retrieved=[(MSFT_DOC, MSFT_TEXT)], grounded=False, total_ms=200.0),
         ),
         score_question(
             question(),
@@ -341,17 +331,15 @@ FIGURE_TEXTS = [
     "100,000",
 ]
 DOCS = [MSFT_DOC, META_DOC, BD_DOC, "003_bad02566dfda79dc"]
-texts = st.lists(
-    st.sampled_from(FIGURE_TEXTS + ["GPUs", "Microsoft", "bought", "[1]", "and"]), max_size=8
-).map(" ".join)
+texts = st.lists(st.sampled_from(FIGURE_TEXTS + ["GPUs", "Microsoft", "bought", "[1]", "and"]), max_size=8).map(
+    " ".join
+)
 
 
 @st.composite
 def question_and_record(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
     answerable = draw(st.booleans())
-    tags = draw(
-        st.lists(st.sampled_from(["lookup", "arithmetic", "conflict", "terse"]), max_size=3, unique=True)
-    )
+    tags = draw(st.lists(st.sampled_from(["lookup", "arithmetic", "conflict", "terse"]), max_size=3, unique=True))
     q = question(
         draw(st.sampled_from(FIGURE_TEXTS)) if answerable else None,
         aliases=draw(st.lists(st.sampled_from(FIGURE_TEXTS), max_size=2)) if answerable else [],

@@ -76,9 +76,7 @@ def test_counts_meet_minimums() -> None:
     short = {t: (tags[t], m) for t, m in MINIMUMS.items() if tags[t] < m}
     assert not short, f"tag: (have, need) {short}"
     money_or_percent = [
-        r
-        for r in ANSWERABLE
-        if (f := parse_figure(r["expected"])) is not None and f.kind in {"money", "percent"}
+        r for r in ANSWERABLE if (f := parse_figure(r["expected"])) is not None and f.kind in {"money", "percent"}
     ]
     assert len(money_or_percent) >= 8
 
@@ -101,9 +99,7 @@ def test_answerable_row_is_backed_by_its_sources(row: dict[str, Any]) -> None:
         # The result is computed, so only its inputs can be looked up.
         for value in row.get("inputs", []):
             fig = parse_figure(value)
-            assert fig is not None and any(figure_in_text(fig, t) for t in texts), (
-                f"input {value!r} not in sources"
-            )
+            assert fig is not None and any(figure_in_text(fig, t) for t in texts), f"input {value!r} not in sources"
         return
     figures = [f for v in [row["expected"], *row["aliases"]] if (f := parse_figure(v)) is not None]
     found = [f.text for f in figures if any(figure_in_text(f, t) for t in texts)]

@@ -158,8 +158,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
-        chunk = {"id": "1", "object": "text_completion", "created": 0, "model": "m",
-                 "choices": [{"index": 0, "text": " Microsoft", "finish_reason": None, "logprobs": None}]}
+        chunk = {
+            "id": "1",
+            "object": "text_completion",
+            "created": 0,
+            "model": "m",
+            "choices": [{"index": 0, "text": " Microsoft", "finish_reason": None, "logprobs": None}],
+        }
         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
         self.wfile.flush()
         time.sleep(3)  # then nothing: the client's read timeout must end it
@@ -208,8 +213,13 @@ def test_api_key_is_never_in_logs_status_or_errors(
     assert KEY not in json.dumps(remote_app.status())
 
     dead = f"http://{LOOPBACK}:{free_port()}/v1"
-    env = {"CHIPQA_INDEX_DIR": str(seed_app.settings.index_dir), "CHIPQA_LLM": "openai-compatible",
-           "CHIPQA_LLM_BASE_URL": dead, "CHIPQA_LLM_MODEL": "gemma", "CHIPQA_LLM_API_KEY": KEY}
+    env = {
+        "CHIPQA_INDEX_DIR": str(seed_app.settings.index_dir),
+        "CHIPQA_LLM": "openai-compatible",
+        "CHIPQA_LLM_BASE_URL": dead,
+        "CHIPQA_LLM_MODEL": "gemma",
+        "CHIPQA_LLM_API_KEY": KEY,
+    }
     status = chipqa_cli(["status"], env, tmp_path)
     assert status.returncode == 0 and "openai-compatible:gemma" in status.stdout
     ask = chipqa_cli(["--debug", "ask", "--json", MICROSOFT], env, tmp_path)

@@ -80,8 +80,12 @@ def test_server_status_and_counts_match_embedded(server_app: ChipQA, seed_app: C
 
 
 def test_cli_ingest_ask_status_against_the_server(chroma: str, tmp_path: Path) -> None:
-    env = {"CHIPQA_CHROMA_URL": chroma, "CHIPQA_COLLECTION": "cli", "CHIPQA_LLM": "none",
-           "CHIPQA_CORPUS_DIR": str(SEEDS)}
+    env = {
+        "CHIPQA_CHROMA_URL": chroma,
+        "CHIPQA_COLLECTION": "cli",
+        "CHIPQA_LLM": "none",
+        "CHIPQA_CORPUS_DIR": str(SEEDS),
+    }
     ingest = chipqa_cli(["ingest", str(SEEDS / "000_be9f344685327539.txt")], env, tmp_path)
     assert ingest.returncode == 0, ingest.stderr
     assert "1 added" in ingest.stdout and "index: 1 documents" in ingest.stdout
@@ -110,9 +114,7 @@ def test_cli_with_unreachable_server_prints_one_line(command: list[str], tmp_pat
     assert time.monotonic() - started < 60
 
 
-def test_server_stopped_mid_session_then_restarted(
-    tmp_path: Path, embed_model: Any, corpus: Path
-) -> None:
+def test_server_stopped_mid_session_then_restarted(tmp_path: Path, embed_model: Any, corpus: Path) -> None:
     port = free_port()
     url = f"http://{LOOPBACK}:{port}"
     server = chroma_server(tmp_path / "data", port, tmp_path / "chroma.log")
@@ -155,10 +157,7 @@ def test_store_finds_collections_recreated_behind_its_back(server_app: ChipQA, e
     assert holder.ask("How many Nvidia chips did ByteDance order?").answer.citations
 
 
-
-def test_an_edit_by_another_writer_is_seen_at_the_next_question(
-    chroma: str, embed_model: Any, tmp_path: Path
-) -> None:
+def test_an_edit_by_another_writer_is_seen_at_the_next_question(chroma: str, embed_model: Any, tmp_path: Path) -> None:
     """A same-size edit (no count changes) written by another app reaches a reader's next answer at once:
     the reader compares the writers' generation, not the manifest, before each question."""
     corpus = tmp_path / "corpus"

@@ -26,6 +26,7 @@ from chipqa.answering.question import GENERIC, Question, analyze, validate
 from chipqa.core.errors import BackendError
 from chipqa.core.figures import Figure, format_value, parse_figures, same_quantity
 from chipqa.core.models import Answer, Citation, ConflictRecord, FigureRecord, Passage
+from chipqa.core.text import clip
 from chipqa.index.retrieval import HybridRetriever
 from chipqa.llm.backends import Generator
 
@@ -203,7 +204,7 @@ class _Builder:
             if c.doc_id == p.doc_id and c.start == start and c.end == end:
                 return c.n
         text = p.text[start - p.start : end - p.start]
-        self.citations.append(Citation(len(self.citations) + 1, p.doc_id, p.title, start, end, text))
+        self.citations.append(Citation(len(self.citations) + 1, p.doc_id, p.title, start, end, text, published=p.date))
         return len(self.citations)
 
     def record(
@@ -263,7 +264,7 @@ class _Builder:
             n = self.cite(c.sentence, entities)
             records.append(self.record(c.figure, [n]))
             conflict_figs.append(self.record(c.figure, [n]))
-            parts.append(f"{_phrase(c.figure)} [{n}] (“{_clip(self.citations[n - 1].text)}”)")
+            parts.append(f"{_phrase(c.figure)} [{n}] (“{clip(self.citations[n - 1].text)}”)")
         text = "The sources give different figures: " + "; ".join(parts) + "."
         answer = self.finish(text, records)
         answer.conflicts = [ConflictRecord(q.focus, conflict_figs)]
@@ -282,11 +283,7 @@ class _Builder:
         pool: list[Candidate] = []
         if len(parties) >= 2:
             for party in parties:
-                own = [
-                    c
-                    for c in candidates(q, sentences, (party,), years)
-                    if c.subject and mentions(c.subject, party)
-                ]
+                own = [c for c in candidates(q, sentences, (party,), years) if c.subject and mentions(c.subject, party)]
                 pool.extend(own[:1])
         if len(pool) < 2:
             pool = [c for c in cands if c.score >= 0.5 * cands[0].score]
@@ -306,11 +303,7 @@ class _Builder:
         """Difference or sum of the figures the question's parties ("Meta", "Amazon") are each tied to."""
         inputs: list[tuple[str, Candidate]] = []
         for party in (e for e in entities if _is_party(e, q, sentences, years)):
-            own = [
-                c
-                for c in candidates(q, sentences, (party,), years)
-                if c.subject and mentions(c.subject, party)
-            ]
+            own = [c for c in candidates(q, sentences, (party,), years) if c.subject and mentions(c.subject, party)]
             if not own:
                 return None
             inputs.append((party, own[0]))
@@ -331,9 +324,7 @@ class _Builder:
         computed = FigureRecord(
             result.text, value, first.unit, sorted(set(numbers)), True, [c.figure.text for _, c in inputs]
         )
-        terms = sign.join(
-            f"{party} {c.figure.text} [{n}]" for (party, c), n in zip(inputs, numbers, strict=True)
-        )
+        terms = sign.join(f"{party} {c.figure.text} [{n}]" for (party, c), n in zip(inputs, numbers, strict=True))
         text = f"{result.text} ({verb}, computed from the cited figures): {terms}."
         records = [self.record(c.figure, [n]) for (_, c), n in zip(inputs, numbers, strict=True)]
         return self.finish(text, [computed, *records])
@@ -346,9 +337,7 @@ class _Builder:
         draft: str,
         entities: tuple[str, ...],
     ) -> Answer:
-        pool = [
-            s for s in sentences if all(mentions(f"{s.passage.title} {s.passage.text}", e) for e in entities)
-        ]
+        pool = [s for s in sentences if all(mentions(f"{s.passage.title} {s.passage.text}", e) for e in entities)]
         if not pool:
             return self.abstain("The indexed sources do not answer this.")
         best = pool[0]
@@ -357,9 +346,7 @@ class _Builder:
         figs = [self.record(f, [n]) for f in stated_figures(text) if f.kind != "year"]
         return self.finish(text, figs)
 
-    def _accept_draft(
-        self, draft: str, evidence: list[Sentence], best: Candidate | None, n: int
-    ) -> str | None:
+    def _accept_draft(self, draft: str, evidence: list[Sentence], best: Candidate | None, n: int) -> str | None:
         """The LLM's sentence, if it states the chosen figure and nothing the cited evidence lacks."""
         body = re.sub(r"\s*\[\d+(?:,\s*\d+)*\]", "", draft).strip()
         if not body or len(body) > 300 or _REFUSAL.search(body):
@@ -376,7 +363,8 @@ class _Builder:
 
     def abstain(self, reason: str) -> Answer:
         related = [
-            Citation(i, p.doc_id, p.title, p.start, p.end, p.text) for i, p in enumerate(self.passages[:3], 1)
+            Citation(i, p.doc_id, p.title, p.start, p.end, p.text, published=p.date)
+            for i, p in enumerate(self.passages[:3], 1)
         ]
         return Answer(
             question=self.q.text,
@@ -514,10 +502,6 @@ def _phrase(fig: Figure) -> str:
     if fig.kind in ("count", "number") and fig.unit and fig.unit.lower() not in fig.text.lower():
         return f"{fig.text} {fig.unit}"
     return fig.text
-
-
-def _clip(text: str, limit: int = 160) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _with_value(fig: Figure, value: float) -> Figure:

@@ -14,15 +14,9 @@ from dataclasses import dataclass
 from chipqa.answering.question import Question
 from chipqa.core.figures import Figure, parse_figures, same_quantity
 from chipqa.core.models import Passage
+from chipqa.core.text import addressed_to_model
 from chipqa.ingest.chunking import split_sentences
 
-# Sentences that address the reader or a model with orders are not evidence of anything.
-_INSTRUCTION = re.compile(
-    r"\b(ignore|disregard) (all |any |the )?(previous|prior|above|other)?\s*(instructions|documents|sources|context)"
-    r"|\b(you|assistant|ai|model) (must|should) (say|answer|respond|state|reply)"
-    r"|\bsystem prompt\b|\bnew instructions?\b|\binstead (say|answer|reply)",
-    re.IGNORECASE,
-)
 _CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9&'’.-]*[A-Za-z0-9]")
 _NOT_NAMES = frozenset(
     [
@@ -84,7 +78,7 @@ def sentences_of(passages: list[Passage]) -> list[Sentence]:
     for rank, p in enumerate(passages):
         for s, e in split_sentences(p.text):
             text = p.text[s:e]
-            if _INSTRUCTION.search(text):
+            if addressed_to_model(text):
                 continue
             out.append(Sentence(p, rank, p.start + s, p.start + e, text))
     return out
@@ -155,9 +149,7 @@ def subject_of(sentence: Sentence, fig: Figure) -> str | None:
 YearsInForce = Callable[[str, int], set[str]]
 
 
-def year_fits(
-    q: Question, sentence: Sentence, figures: list[Figure], years_in_force: YearsInForce | None
-) -> bool:
+def year_fits(q: Question, sentence: Sentence, figures: list[Figure], years_in_force: YearsInForce | None) -> bool:
     """A year the question names is the sentence's own, or the one its document last named before it."""
     if not q.years:
         return True
@@ -194,11 +186,7 @@ def candidates(
                 continue
             score = rel
             if entities:
-                score += (
-                    ASSOCIATION_WEIGHT
-                    * sum(_association(sent, fig, e, starts) for e in entities)
-                    / len(entities)
-                )
+                score += ASSOCIATION_WEIGHT * sum(_association(sent, fig, e, starts) for e in entities) / len(entities)
                 score += 0.3 * sum(mentions(sent.text, e) for e in entities) / len(entities)
             if q.expects == "count" and fig.kind == "number" and not fig.unit:
                 score -= 0.3  # a bare number (a table score, a rank) is rarely a count of things

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from chipqa.core.errors import InputError
+from chipqa.core.text import YEAR, addressed_to_model
 
 Expects = Literal["count", "money", "percent", "year", "any"]
 Operation = Literal["max", "min", "difference", "sum"]
@@ -86,15 +87,7 @@ GENERIC = frozenset(
         "nvidia's",
     ]
 )
-# Sentences of a question that try to instruct the assistant rather than ask.
-_INSTRUCTION = re.compile(
-    r"\b(ignore|disregard|forget|pretend|override|bypass)\b|\b(say|answer|respond|reply|state|output|print)\s+"
-    r"(that|with|only|exactly|:)|\byou (must|should|are now|will)\b|\bsystem prompt\b",
-    re.IGNORECASE,
-)
-_ENTITY = re.compile(
-    r"\b(?:[A-Z][A-Za-z]*(?:[-/][A-Z]?[A-Za-z0-9]+)*|[A-Za-z]+\d+[A-Za-z0-9]*|\d+[A-Za-z]+\d*)\b"
-)
+_ENTITY = re.compile(r"\b(?:[A-Z][A-Za-z]*(?:[-/][A-Z]?[A-Za-z0-9]+)*|[A-Za-z]+\d+[A-Za-z0-9]*|\d+[A-Za-z]+\d*)\b")
 # Common words that start questions; a leading capitalised word outside this list may still be a name.
 _LEADING_WORDS = frozenset(
     [
@@ -157,7 +150,6 @@ _CURRENCIES = (
     ("USD", re.compile(r"\b(us )?dollars?\b|\busd\b|\bin \$")),
 )
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
-_YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 
 
 @dataclass(frozen=True)
@@ -196,7 +188,7 @@ def focus_of(text: str) -> str:
     from chipqa.ingest.chunking import split_sentences
 
     parts = [text[s:e] for s, e in split_sentences(text)]
-    kept = [p for p in parts if not _INSTRUCTION.search(p)] or parts
+    kept = [p for p in parts if not addressed_to_model(p)] or parts
     asking = [p for p in kept if p.endswith("?")]
     return " ".join(asking or kept)
 
@@ -220,9 +212,9 @@ def analyze(text: str) -> Question:
     elif re.search(r"\bhow many\b|\bnumber of\b|\bcount\b|\bunits\b|\bquantity\b", low):
         expects = "count"
     operation: Operation | None = None
-    if re.search(
-        r"\bhow many more\b|\bhow much more\b|\bdifference\b|\bmore than\b.*\bthan\b|\bfewer\b", low
-    ) or (re.search(r"\bmore\b.*\bthan\b", low) and "how" in low):
+    if re.search(r"\bhow many more\b|\bhow much more\b|\bdifference\b|\bmore than\b.*\bthan\b|\bfewer\b", low) or (
+        re.search(r"\bmore\b.*\bthan\b", low) and "how" in low
+    ):
         operation = "difference"
     elif re.search(r"\b(combined|in total|together|altogether|total of|sum of|add up|adding)\b", low):
         operation = "sum"
@@ -235,16 +227,14 @@ def analyze(text: str) -> Question:
     wants_figure = (
         expects != "any"
         or operation in ("difference", "sum")
-        or bool(
-            re.search(r"\bhow (many|much)\b|\bwhat (was|is|were|are) the (number|amount|figure|size)\b", low)
-        )
+        or bool(re.search(r"\bhow (many|much)\b|\bwhat (was|is|were|are) the (number|amount|figure|size)\b", low))
     )
     entities = []
     # "U.S." → "US", so dotted abbreviations read as one word.
     undotted = re.sub(r"\b((?:[A-Z]\.){2,})", lambda m: m.group(1).replace(".", ""), focus)
     for m in _ENTITY.finditer(undotted):
         word = m.group(0)
-        if word.lower() in _QUESTION_WORDS or word.lower() in GENERIC or _YEAR.fullmatch(word):
+        if word.lower() in _QUESTION_WORDS or word.lower() in GENERIC or YEAR.fullmatch(word):
             continue
         # A capital that only marks the start of a sentence ("Roughly how many…") names nothing.
         sentence_start = m.start() == 0 or undotted[: m.start()].rstrip().endswith((".", "?", "!"))
@@ -253,13 +243,9 @@ def analyze(text: str) -> Question:
         entities.append(word)
     keywords = tuple(w for w in re.findall(r"[a-z0-9]+", low) if w not in _QUESTION_WORDS and len(w) > 2)
     # "how many Hopper GPUs" → ("hopper",): the distinctive words of the thing being counted.
-    unit_match = re.search(
-        r"\bhow many ([\w\s'-]{1,60}?)\s+(did|does|do|has|have|had|were|was|are|is|will)\b", low
-    )
+    unit_match = re.search(r"\bhow many ([\w\s'-]{1,60}?)\s+(did|does|do|has|have|had|were|was|are|is|will)\b", low)
     unit_words = (
-        tuple(w for w in re.findall(r"[a-z0-9]+", unit_match.group(1)) if w not in _UNIT_GENERIC)
-        if unit_match
-        else ()
+        tuple(w for w in re.findall(r"[a-z0-9]+", unit_match.group(1)) if w not in _UNIT_GENERIC) if unit_match else ()
     )
     currency = next((code for code, pattern in _CURRENCIES if pattern.search(low)), None)
     return Question(
@@ -268,7 +254,7 @@ def analyze(text: str) -> Question:
         expects=expects,
         wants_figure=wants_figure,
         entities=tuple(dict.fromkeys(entities)),
-        years=tuple(dict.fromkeys(_YEAR.findall(focus))),
+        years=tuple(dict.fromkeys(YEAR.findall(focus))),
         operation=operation,
         keywords=keywords,
         unit_words=unit_words,

@@ -129,9 +129,7 @@ def status(ctx: click.Context) -> None:
 
 @cli.command(name="eval")
 @click.option("--questions", type=click.Path(path_type=Path), default=Path("eval/questions.jsonl"))
-@click.option(
-    "--output", type=click.Path(path_type=Path), default=None, help="Write the full results as JSON."
-)
+@click.option("--output", type=click.Path(path_type=Path), default=None, help="Write the full results as JSON.")
 @click.option("--baseline", is_flag=True, help="Also score the plain LlamaIndex recipe, side by side.")
 @click.option("--llm", type=click.Choice(["local", "openai-compatible", "openai", "none"]), default=None)
 @click.option("--no-report", is_flag=True, help="Do not write eval/reports/ (latest.*, history.jsonl).")
@@ -142,9 +140,7 @@ def eval_cmd(
     """Run the eval set through the real pipeline; exit non-zero below the gate."""
     from chipqa.evaluation.harness import run_eval_command
 
-    code = run_eval_command(
-        _app(ctx), questions, output, baseline=baseline, llm=llm, write_reports=not no_report
-    )
+    code = run_eval_command(_app(ctx), questions, output, baseline=baseline, llm=llm, write_reports=not no_report)
     ctx.exit(code)
 
 

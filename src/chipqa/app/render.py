@@ -6,6 +6,7 @@ import textwrap
 from typing import Any
 
 from chipqa.core.models import Answer
+from chipqa.core.text import clip
 from chipqa.ingest.indexer import IngestReport
 
 
@@ -25,7 +26,7 @@ def format_answer(answer: Answer, width: int = 100) -> str:
         lines.append("")
         lines.append("Related passages (not support for any figure):")
         for c in answer.related:
-            lines.append(f"  - {c.title} ({c.doc_id}): {_clip(c.text, width - 10)}")
+            lines.append(f"  - {c.title} ({c.doc_id}): {clip(c.text, width - 10)}")
     for note in answer.notes:
         lines.append(f"note: {note}")
     return "\n".join(lines)
@@ -40,8 +41,3 @@ def format_ingest(report: IngestReport) -> str:
 def format_status(status: dict[str, Any]) -> str:
     width = max(len(k) for k in status)
     return "\n".join(f"{k.replace('_', ' '):<{width}}  {v}" for k, v in status.items())
-
-
-def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -85,7 +85,10 @@ class ChipQA:
 
     def indexer(self) -> Indexer:
         return Indexer(
-            self.store, self.embed_model, int(self.settings.max_upload_mb * 1e6), self.settings.chunk_chars,
+            self.store,
+            self.embed_model,
+            int(self.settings.max_upload_mb * 1e6),
+            self.settings.chunk_chars,
             batch_chunks=self.settings.ingest_batch_chunks,
         )
 
@@ -113,9 +116,7 @@ class ChipQA:
         return self.ingest(progress=progress)
 
     def answerer(self, llm: str | None = None) -> Answerer:
-        return Answerer(
-            self.retriever, self.generator(llm), self.settings.top_k, self.settings.max_question_chars
-        )
+        return Answerer(self.retriever, self.generator(llm), self.settings.top_k, self.settings.max_question_chars)
 
     def ask(
         self, question: str, top_k: int | None = None, llm: str | None = None, on_token: OnToken | None = None

@@ -201,9 +201,7 @@ def parse_figure(text: str) -> Figure | None:
 
 def same_quantity(a: Figure, b: Figure, rel_tol: float = 1e-6) -> bool:
     """Whether `a` and `b` state the same amount of the same kind of thing, qualifiers aside."""
-    return _family(a, strict=True) == _family(b, strict=True) and math.isclose(
-        a.value, b.value, rel_tol=rel_tol
-    )
+    return _family(a, strict=True) == _family(b, strict=True) and math.isclose(a.value, b.value, rel_tol=rel_tol)
 
 
 # Round numbers have few significant digits ("$7 billion", "100,000"); half a unit of those would accept
@@ -371,9 +369,7 @@ def _share_list_units(text: str, figures: list[Figure]) -> list[Figure]:
         if a.kind != "number" or b.kind != "count":
             continue
         if _LIST_GAP_RE.fullmatch(text, a.end, b.start) or _RANGE_GAP_RE.fullmatch(text, a.end, b.start):
-            result[i] = Figure(
-                a.text, a.start, a.end, a.value, "count", None, b.unit, a.qualifier, a.magnitude_digits
-            )
+            result[i] = Figure(a.text, a.start, a.end, a.value, "count", None, b.unit, a.qualifier, a.magnitude_digits)
     return result
 
 

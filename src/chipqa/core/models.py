@@ -34,12 +34,16 @@ class Passage:
 
 @dataclass(frozen=True)
 class Citation:
+    """A cited span: `text == document.text[start:end]`, with what a reader needs to find the source."""
+
     n: int
     doc_id: str
     title: str
     start: int
     end: int
     text: str
+    source: str = ""  # the file name the document was read from
+    published: str | None = None  # the source's publication date, YYYY-MM-DD, when known
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class Answer:
     answer: str
     abstained: bool
     grounded: bool
+    resolved_question: str = ""  # the question actually answered after a follow-up was resolved
     figures: list[FigureRecord] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
     conflicts: list[ConflictRecord] = field(default_factory=list)
@@ -79,4 +84,6 @@ class Answer:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        record = asdict(self)
+        resolved = record.pop("resolved_question") or self.question
+        return {"question": record.pop("question"), "resolved_question": resolved, **record}

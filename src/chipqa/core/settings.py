@@ -39,9 +39,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHIPQA_", extra="ignore")
 
     index_dir: Path = Field(Path("index"), description="Embedded Chroma directory.")
-    chroma_url: str | None = Field(
-        None, description="Chroma server URL; when set, used instead of index_dir."
-    )
+    chroma_url: str | None = Field(None, description="Chroma server URL; when set, used instead of index_dir.")
     collection: str = Field("chipqa", description="Chroma collection name.")
     corpus_dir: Path = Field(Path("seeds"), description="Default folder for `chipqa ingest` and UI uploads.")
     embed_model: str | None = Field(
@@ -53,9 +51,7 @@ class Settings(BaseSettings):
     ingest_batch_chunks: int = Field(
         256, ge=1, description="Chunks embedded, written and committed together; a crash loses at most one batch."
     )
-    llm: LLMMode = Field(
-        "local", description="LLM backend: local (bundled Gemma), openai-compatible, openai, none."
-    )
+    llm: LLMMode = Field("local", description="LLM backend: local (bundled Gemma), openai-compatible, openai, none.")
     llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server (…/v1).")
     llm_model: str | None = Field(None, description="Model name for the remote LLM.")
     llm_api_key: SecretStr | None = Field(None, description="API key for the remote LLM (never printed).")
@@ -70,9 +66,7 @@ class Settings(BaseSettings):
     )
     top_k: int = Field(10, ge=1, le=50, description="Passages retrieved per question.")
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
-    max_upload_mb: float = Field(
-        20.0, gt=0, description="Largest file accepted by ingestion and uploads, MB."
-    )
+    max_upload_mb: float = Field(20.0, gt=0, description="Largest file accepted by ingestion and uploads, MB.")
     ui_host: str = Field("127.0.0.1", description="Address the UI/API server binds to.")
     ui_port: int = Field(7860, ge=1, le=65535, description="Port of the UI/API server.")
     ui_auth: SecretStr | None = Field(None, description="Basic auth for the UI/API as 'user:password'.")

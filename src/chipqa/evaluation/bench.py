@@ -232,16 +232,26 @@ def bench_ingest(
     report.add("ingest_seeds_s", f"ingest seeds/ ({chunks} chunks), empty index, models loaded", wall, "s")
     report.add("ingest_chunks_per_s", "ingest throughput, end to end", chunks / wall, "chunks/s")
     report.add(
-        "embed_pipeline_chunks_per_s", "embedding throughput inside the ingest pipeline", pipeline, "chunks/s",
-        baseline=bare, note="baseline: bare SentenceTransformer.encode over the same texts, default batch size 32",
+        "embed_pipeline_chunks_per_s",
+        "embedding throughput inside the ingest pipeline",
+        pipeline,
+        "chunks/s",
+        baseline=bare,
+        note="baseline: bare SentenceTransformer.encode over the same texts, default batch size 32",
     )
     report.add(
-        "embed_pipeline_vs_bare", "pipeline embedding throughput / bare encode", pipeline / bare, "ratio",
+        "embed_pipeline_vs_bare",
+        "pipeline embedding throughput / bare encode",
+        pipeline / bare,
+        "ratio",
         note=f"median of {len(walls)} interleaved runs",
     )
     report.add(
-        "embed_pipeline_vs_bare_same_batch", f"pipeline / bare encode at the same batch size ({batch})",
-        pipeline / same_batch, "ratio", note=f"bare encode at batch {batch}: {same_batch:.1f} chunks/s",
+        "embed_pipeline_vs_bare_same_batch",
+        f"pipeline / bare encode at the same batch size ({batch})",
+        pipeline / same_batch,
+        "ratio",
+        note=f"bare encode at batch {batch}: {same_batch:.1f} chunks/s",
     )
 
 
@@ -261,7 +271,11 @@ def bench_queries(
     ours = time_calls(app.retriever.retrieve, asked)
     plain = time_calls(baseline_retriever(app), asked)
     report.add(
-        "retrieve_p50_ms", "retrieval p50, warm (HybridRetriever.retrieve)", ours.p50, "ms", baseline=plain.p50,
+        "retrieve_p50_ms",
+        "retrieval p50, warm (HybridRetriever.retrieve)",
+        ours.p50,
+        "ms",
+        baseline=plain.p50,
         note=f"{len(asked)} questions; CPU p50 {ours.cpu_p50:.1f} ms; baseline: as_retriever (dense only)",
     )
     report.add("retrieve_p95_ms", "retrieval p95, warm", ours.p95, "ms", baseline=plain.p95)
@@ -293,17 +307,20 @@ def bench_queries(
         engine(questions[0])
         plain_answers = time_calls(engine, questions[:n])
     report.add(
-        "ask_p50_ms", f"end-to-end ChipQA.ask p50, warm, llm {config.llm}", answers.p50, "ms",
+        "ask_p50_ms",
+        f"end-to-end ChipQA.ask p50, warm, llm {config.llm}",
+        answers.p50,
+        "ms",
         baseline=plain_answers.p50 if plain_answers else None,
         note=f"{n} questions; baseline: as_query_engine" if plain_answers else f"{n} questions",
     )
-    report.add(
-        "ask_p95_ms", "end-to-end p95", answers.p95, "ms", baseline=plain_answers.p95 if plain_answers else None
-    )
+    report.add("ask_p95_ms", "end-to-end p95", answers.p95, "ms", baseline=plain_answers.p95 if plain_answers else None)
     if first_token:
         report.add(
-            "first_token_p50_ms", "time to first streamed token p50 (on_token)",
-            percentile([t * 1000 for t in first_token], 50), "ms",
+            "first_token_p50_ms",
+            "time to first streamed token p50 (on_token)",
+            percentile([t * 1000 for t in first_token], 50),
+            "ms",
             note=f"{len(first_token)} of {n} answers streamed a token (the rest: no LLM call or figure first)",
         )
 
@@ -332,15 +349,28 @@ def bench_cold(
         )
     median = statistics.median(r.seconds for r in asks)
     report.add(
-        "cold_ask_s", f'`chipqa ask "{COLD_QUESTION}"`, fresh process, built index', median, "s",
+        "cold_ask_s",
+        f'`chipqa ask "{COLD_QUESTION}"`, fresh process, built index',
+        median,
+        "s",
         baseline=plain.seconds if plain else None,
-        note=f"median of {len(asks)}; first {asks[0].seconds:.2f} s" + ("; baseline: plain LlamaIndex script"
-                                                                          if plain else ""),
+        note=f"median of {len(asks)}; first {asks[0].seconds:.2f} s"
+        + ("; baseline: plain LlamaIndex script" if plain else ""),
     )
-    report.add("cold_ask_rss_mb", "peak RSS of that `chipqa ask`", max(r.peak_rss_mb for r in asks), "MB",
-               baseline=plain.peak_rss_mb if plain else None)
-    report.add("cold_help_s", "`chipqa --help`, fresh process", statistics.median(r.seconds for r in helps), "s",
-               note=f"median of {len(helps)}")
+    report.add(
+        "cold_ask_rss_mb",
+        "peak RSS of that `chipqa ask`",
+        max(r.peak_rss_mb for r in asks),
+        "MB",
+        baseline=plain.peak_rss_mb if plain else None,
+    )
+    report.add(
+        "cold_help_s",
+        "`chipqa --help`, fresh process",
+        statistics.median(r.seconds for r in helps),
+        "s",
+        note=f"median of {len(helps)}",
+    )
     log("cold start: where a chipqa ask spends its time (python -X importtime)")
     report.cold_breakdown = cold_breakdown(env)
 
@@ -351,9 +381,21 @@ def cold_breakdown(env: dict[str, str]) -> dict[str, Any]:
     start, opening the index, loading models that did not overlap, exit)."""
     started = time.perf_counter()
     run = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "from chipqa.app.cli import main; main()", "ask", COLD_QUESTION,
-         "--json"],
-        env=env, capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
+            "from chipqa.app.cli import main; main()",
+            "ask",
+            COLD_QUESTION,
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     wall = time.perf_counter() - started
     if run.returncode != 0:
@@ -396,8 +438,11 @@ def bench_ui(report: BenchReport, settings: Settings, index: Path, log: Callable
     log(f"ui: starting chipqa ui on port {port}")
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [_chipqa(), "ui", "--host", "127.0.0.1", "--port", str(port)], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        [_chipqa(), "ui", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -469,12 +514,26 @@ def bench_scaling(
             }
             report.scaling.append(row)
             suffix = f"@{size}" + ("" if mode == "embedded" else "-server")
-            report.add(f"scale_ingest_chunks_per_s{suffix}", f"ingest throughput, {size} chunks, {mode}",
-                       corpus.chunks / ingest_s, "chunks/s")
-            report.add(f"scale_retrieve_p50_ms{suffix}", f"retrieval p50, {size} chunks, {mode}", ours.p50, "ms",
-                       baseline=plain.p50)
-            report.add(f"scale_retrieve_p95_ms{suffix}", f"retrieval p95, {size} chunks, {mode}", ours.p95, "ms",
-                       baseline=plain.p95)
+            report.add(
+                f"scale_ingest_chunks_per_s{suffix}",
+                f"ingest throughput, {size} chunks, {mode}",
+                corpus.chunks / ingest_s,
+                "chunks/s",
+            )
+            report.add(
+                f"scale_retrieve_p50_ms{suffix}",
+                f"retrieval p50, {size} chunks, {mode}",
+                ours.p50,
+                "ms",
+                baseline=plain.p50,
+            )
+            report.add(
+                f"scale_retrieve_p95_ms{suffix}",
+                f"retrieval p95, {size} chunks, {mode}",
+                ours.p95,
+                "ms",
+                baseline=plain.p95,
+            )
             shutil.rmtree(tmp / f"scale-{mode}-{size}", ignore_errors=True)
         shutil.rmtree(corpus.folder, ignore_errors=True)
 
@@ -610,7 +669,10 @@ def run_process(args: list[str], env: dict[str, str], timeout: float = 600) -> P
     """Run a command to completion; its wall time and peak RSS, measured by a small parent of its own."""
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
-            [sys.executable, "-c", _MEASURE, *args], env=env, stdout=subprocess.PIPE, stderr=err,
+            [sys.executable, "-c", _MEASURE, *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err,
             stdin=subprocess.DEVNULL,
         )
         try:
@@ -685,7 +747,9 @@ def _chroma(mode: str, path: Path) -> Iterator[str | None]:
     chroma = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
     proc = subprocess.Popen(
         [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
         env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
     )
     try:
@@ -888,7 +952,7 @@ def plot_latency(rows: list[dict[str, Any]], target: Path) -> None:
                 draw.line([left, py, width - right, py], fill="#e5e5e5")
                 draw.text((8, py - 6), f"{value:g} ms", fill="black", font=font)
     for x in sorted(set(xs)):
-        px, _ = at(x, 10 ** y0)
+        px, _ = at(x, 10**y0)
         draw.text((px - 14, height - bottom + 8), f"{x:,}", fill="black", font=font)
     draw.text(((left + width - right) / 2 - 30, height - 20), "chunks", fill="black", font=font)
     _, ty = at(min(xs), 100.0)

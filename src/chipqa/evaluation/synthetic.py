@@ -19,8 +19,22 @@ from chipqa.ingest.loading import Skipped, load_document, load_documents
 
 # Names in the seeds that are swapped for invented ones (the chip makers stay as they are).
 SEED_BUYERS = (
-    "Microsoft", "Meta", "Tencent", "ByteDance", "Amazon", "Google", "Alphabet", "xAI", "Tesla", "Oracle",
-    "Apple", "Baidu", "Alibaba", "OpenAI", "CoreWeave", "Huawei",
+    "Microsoft",
+    "Meta",
+    "Tencent",
+    "ByteDance",
+    "Amazon",
+    "Google",
+    "Alphabet",
+    "xAI",
+    "Tesla",
+    "Oracle",
+    "Apple",
+    "Baidu",
+    "Alibaba",
+    "OpenAI",
+    "CoreWeave",
+    "Huawei",
 )
 _SYLLABLES = ("nor", "vex", "tal", "quin", "mar", "dex", "lum", "ora", "zen", "kai", "rho", "sil", "bry", "tek")
 _SUFFIXES = ("", " Systems", " Labs", " Cloud", " AI", " Group", " Networks")
@@ -47,7 +61,7 @@ def seed_sentences(seed_dir: Path, max_bytes: int = 20_000_000) -> list[str]:
         for start, end in item.content_spans:
             for s, e in split_sentences(item.text, start, end):
                 text = " ".join(item.text[s:e].split())
-                if len(text) >= 40 and text[-1] in ".!?\"”":
+                if len(text) >= 40 and text[-1] in '.!?"”':
                     out.append(text)
     return out
 
@@ -91,9 +105,7 @@ def _rescaled(text: str, factor: float) -> str:
     return out
 
 
-def build_corpus(
-    seed_dir: Path, target: Path, chunks: int, seed: int = 7, chunk_chars: int = 360
-) -> SyntheticCorpus:
+def build_corpus(seed_dir: Path, target: Path, chunks: int, seed: int = 7, chunk_chars: int = 360) -> SyntheticCorpus:
     """Write `.txt` articles into `target` holding `chunks` chunks as chipqa chunks them (one fewer at most)."""
     rng = random.Random(seed)
     sentences = seed_sentences(seed_dir)

@@ -11,6 +11,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from chipqa.core.models import Passage
+from chipqa.core.text import YEAR
 from chipqa.index.store import ChunkStore
 
 if TYPE_CHECKING:
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 
 # The manifest is re-read at least this often even when the index files look untouched (coarse mtimes).
 FULL_CHECK_S = 30.0
-_YEAR = re.compile(r"\b(?:19[5-9]\d|20\d\d)\b")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+|\d+[A-Za-z]+[0-9A-Za-z]*")
 
 
@@ -40,12 +40,8 @@ class Vocabulary:
         self.counts = Counter(w for t in texts for w in tokens(t))
         self._total = sum(self.counts.values()) or 1  # idf() runs per question keyword
         # Ordinary words are capitalised only at sentence starts, a minority of their uses.
-        capitalised = Counter(
-            w.lower() for t in texts for w in _WORD.findall(t.replace(".", "")) if w[0].isupper()
-        )
-        self.names = frozenset(
-            w for w, n in capitalised.items() if len(w) > 2 and n >= 0.5 * self.counts.get(w, n)
-        )
+        capitalised = Counter(w.lower() for t in texts for w in _WORD.findall(t.replace(".", "")) if w[0].isupper())
+        self.names = frozenset(w for w, n in capitalised.items() if len(w) > 2 and n >= 0.5 * self.counts.get(w, n))
         self._by_initial: dict[str, list[str]] = {}
         for word in self.counts:
             if len(word) >= 4:
@@ -64,7 +60,10 @@ class Vocabulary:
         """Neither indexed nor an English word nor correctable: a name the corpus never mentions ("aapl")."""
         low = word.lower()
         return (
-            len(low) >= 4 and low.isalpha() and low not in self.counts and low not in self.lexicon
+            len(low) >= 4
+            and low.isalpha()
+            and low not in self.counts
+            and low not in self.lexicon
             and self.correct(word) is None
         )
 
@@ -176,7 +175,9 @@ class HybridRetriever:
         """Rebuild BM25, the retrievers and the vocabulary when the index changed since the last query."""
         stamp = self._storage_stamp()
         if (
-            stamp is not None and stamp == self._stamp and self._state_key is not None
+            stamp is not None
+            and stamp == self._stamp
+            and self._state_key is not None
             and time.monotonic() - self._checked_at < FULL_CHECK_S
         ):
             return
@@ -196,7 +197,7 @@ class HybridRetriever:
             for text, meta in zip(texts, metas, strict=True):
                 start = int(meta.get("start", 0) or 0)
                 doc_marks = marks.setdefault(str(meta.get("doc_id", "")), [])
-                doc_marks.extend((start + m.start(), m.group(0)) for m in _YEAR.finditer(text))
+                doc_marks.extend((start + m.start(), m.group(0)) for m in YEAR.finditer(text))
             self.year_marks = {d: sorted(m) for d, m in marks.items()}
             self.vocabulary = Vocabulary(texts + [r.title for r in docs.values()], self.lexicon)
             self._bm25 = _build_bm25(ids, texts, metas) if ids else None
@@ -208,7 +209,6 @@ class HybridRetriever:
             self.committed = set(docs)
             self._state_key = key
             self.build_seconds = time.perf_counter() - started
-
 
     def _storage_stamp(self) -> tuple[Any, ...] | None:
         """What changes whenever the index does. Embedded: size and mtime of the SQLite files, which every

@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 
 from chipqa.core.errors import BackendError, IndexError_
 from chipqa.core.settings import Settings
+from chipqa.core.text import short_error, without_credentials
 
 # A stalled Chroma server must not hang chipqa: connecting is quick or fails; a large write may take a while.
 CONNECT_TIMEOUT_S = 5.0
@@ -74,7 +75,7 @@ def open_client(settings: Settings) -> ClientAPI:
     if settings.chroma_url:
         u = urlparse(settings.chroma_url)
         if u.scheme not in ("http", "https") or not u.hostname:
-            shown = _without_credentials(settings.chroma_url)
+            shown = without_credentials(settings.chroma_url)
             raise BackendError(f"CHIPQA_CHROMA_URL must look like http://host:port, got '{shown}'")
         port = u.port or (443 if u.scheme == "https" else 8000)
         # chromadb's own client has no timeout and already talks to the server while it is constructed.
@@ -432,14 +433,7 @@ def _is_connection_error(exc: Exception) -> bool:
 
 
 def _short(exc: Exception) -> str:
-    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    msg = short_error(exc)
     with contextlib.suppress(ValueError, AttributeError):  # chromadb wraps server errors as JSON
-        msg = json.loads(msg).get("error", msg)
-    return msg[:200]
-
-
-def _without_credentials(url: str) -> str:
-    u = urlparse(url)
-    if u.password is None and u.username is None:
-        return url
-    return u._replace(netloc=f"***@{u.hostname or ''}" + (f":{u.port}" if u.port else "")).geturl()
+        msg = str(json.loads(msg).get("error", msg))[:200]
+    return msg

@@ -62,11 +62,7 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     cursor = start
     for m in _SENTENCE_END.finditer(text, start, end):
         stop = m.end()
-        word = (
-            text[cursor : m.start() + 1].split()[-1].rstrip(".").lower()
-            if text[cursor : m.start()].strip()
-            else ""
-        )
+        word = text[cursor : m.start() + 1].split()[-1].rstrip(".").lower() if text[cursor : m.start()].strip() else ""
         nxt = text[stop:end].lstrip()[:1]
         # Keep "U.S. export rules" whole; a sentence ends only before a capital, digit, quote or bullet.
         if word in _ABBREVIATIONS and not (nxt.isupper() and word not in {"u.s", "u.k"}):

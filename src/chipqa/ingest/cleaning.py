@@ -40,9 +40,7 @@ _NAME_LINE = re.compile(r"^[A-Z][\w'.-]+(\s+[A-Z][\w'.-]+){1,3}$")
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _DATE_PATTERNS = (
     re.compile(r"\b(?:published|updated|posted|date)\s*:?\s*(\d{4}-\d{2}-\d{2})", re.IGNORECASE),
-    re.compile(
-        rf"\b(?:published|updated|posted)\s*(?:on)?\s*:?\s*((?:{_MONTHS})\s+\d{{1,2}},\s+\d{{4}})", re.I
-    ),
+    re.compile(rf"\b(?:published|updated|posted)\s*(?:on)?\s*:?\s*((?:{_MONTHS})\s+\d{{1,2}},\s+\d{{4}})", re.I),
     re.compile(r"\bpage\s*\[?(\d{8})\]?"),
 )
 _MD_DECOR = re.compile(r"^#+\s*|__|\*\*|`")

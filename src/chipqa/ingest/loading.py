@@ -16,6 +16,7 @@ from pathlib import Path
 
 from chipqa.core.errors import InputError
 from chipqa.core.models import Document
+from chipqa.core.text import addressed_to_model
 from chipqa.ingest.cleaning import content_spans, find_date, guess_title
 
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
@@ -23,33 +24,65 @@ SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 # Control characters other than tab and newline become spaces: same length, so offsets hold, and no
 # terminal escape sequence from a document reaches the screen.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-# Text written to steer an LLM that reads the document, not to inform a reader.
-_ADDRESSED_TO_MODEL = re.compile(
-    r"\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+)?(?:of\s+)?(?:the\s+|your\s+|my\s+)?"
-    r"(?:previous|prior|above|earlier|preceding|original|system)\s+"
-    r"(?:instructions?|prompts?|messages?|context|rules|directions|guidelines)\b"
-    r"|^\W*(?:assistant|human|chatbot)\s*:"  # a chat role label opening the line
-    r"|^\W*#+\s*(?:instruction|response|system)\b"
-    r"|<\|[a-z_]+\|>|\[/?INST\]|<</?SYS>>"  # chat-template tokens
-    r"|\b(?:note|message|instructions?)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?"
-    r"(?:ai|assistants?|language\s+models?|llms?|chatbots?|bots?)\b"
-    r"|\byou\s+are\s+now\b|\bsystem\s+prompt\b|\b(?:developer|admin|god)\s+mode\b|\bjailbreak"
-    r"|\b(?:always|only)\s+(?:answer|respond|reply)\b",
-    re.IGNORECASE | re.MULTILINE,
-)
 # Block-level HTML elements: each starts a new line of the extracted text. Table cells stay on their
 # row's line, separated by " | ", so a figure keeps its row label.
-_HTML_BLOCKS = frozenset({
-    "address", "article", "blockquote", "br", "caption", "dd", "details", "div", "dl", "dt", "figcaption",
-    "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "li", "main", "ol", "p", "pre", "section", "summary",
-    "table", "tbody", "tfoot", "thead", "tr", "ul",
-})
+_HTML_BLOCKS = frozenset(
+    {
+        "address",
+        "article",
+        "blockquote",
+        "br",
+        "caption",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "li",
+        "main",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "tfoot",
+        "thead",
+        "tr",
+        "ul",
+    }
+)
 _HTML_CELLS = frozenset({"td", "th"})
 # Elements whose content is never article text.
-_HTML_DROPPED = frozenset({
-    "head", "title", "script", "style", "nav", "header", "footer", "aside", "form", "noscript", "template",
-    "svg", "iframe", "button", "select",
-})
+_HTML_DROPPED = frozenset(
+    {
+        "head",
+        "title",
+        "script",
+        "style",
+        "nav",
+        "header",
+        "footer",
+        "aside",
+        "form",
+        "noscript",
+        "template",
+        "svg",
+        "iframe",
+        "button",
+        "select",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -105,7 +138,7 @@ def load_document(path: Path, max_bytes: int) -> Document:
     spans = content_spans(text)
     if not spans:
         raise InputError("no readable text")
-    spans = tuple((s, e) for s, e in spans if not _ADDRESSED_TO_MODEL.search(text, s, e))
+    spans = tuple((s, e) for s, e in spans if not addressed_to_model(text, s, e))
     if not spans:
         raise InputError("only text addressed to a language model (prompt injection)")
     return Document(
@@ -117,11 +150,6 @@ def load_document(path: Path, max_bytes: int) -> Document:
         content_spans=spans,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
-
-
-def addressed_to_model(line: str) -> bool:
-    """True for text that instructs an LLM ("Ignore previous instructions and ...") instead of informing."""
-    return _ADDRESSED_TO_MODEL.search(line) is not None
 
 
 def load_documents(paths: Iterable[Path], max_bytes: int) -> Iterator[Document | Skipped]:

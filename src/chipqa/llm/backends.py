@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 from chipqa.core.background import Loads
 from chipqa.core.errors import BackendError, ConfigError
 from chipqa.core.settings import Settings
+from chipqa.core.text import short_error, without_credentials
 
 if TYPE_CHECKING:
     from llama_index.core.llms import LLM
@@ -130,8 +130,11 @@ def _local(settings: Settings) -> LLM:
         temperature=0.0,
         max_new_tokens=settings.llm_max_tokens,
         generate_kwargs={
-            "top_k": 1, "repeat_penalty": 1.1, "stop": ["\n", "Question:", "Evidence:"],
-            "temperature": 0.0, "max_tokens": settings.llm_max_tokens,
+            "top_k": 1,
+            "repeat_penalty": 1.1,
+            "stop": ["\n", "Question:", "Evidence:"],
+            "temperature": 0.0,
+            "max_tokens": settings.llm_max_tokens,
         },
         model_kwargs=_model_kwargs(settings),
         completion_to_prompt=lambda text: text,
@@ -244,7 +247,7 @@ def _quiet_llama_cpp() -> None:
 
 def _remote(llm: LLM, label: str, settings: Settings, secret: str | None = None) -> Generator:
     key = secret or (settings.llm_api_key.get_secret_value() if settings.llm_api_key else None)
-    server = _without_credentials(settings.llm_base_url) if settings.llm_base_url else None
+    server = without_credentials(settings.llm_base_url) if settings.llm_base_url else None
     return Generator(llm, label, settings.llm_max_tokens, server, settings.llm_timeout_s, key)
 
 
@@ -256,20 +259,8 @@ def _describe_failure(exc: Exception, who: str, timeout_s: float | None) -> str:
         return f"{who} did not answer{limit}"
     if kinds & {"APIConnectionError", "ConnectError", "ConnectionError"}:
         cause = exc.__cause__ or exc.__context__
-        return f"cannot reach {who}: {_short(cause) if cause else _short(exc)}"
+        return f"cannot reach {who}: {short_error(cause) if cause else short_error(exc)}"
     status = getattr(exc, "status_code", None)
     if isinstance(status, int):
-        return f"{who} answered HTTP {status}: {_short(exc)}"
-    return f"{who} failed: {_short(exc)}"
-
-
-def _without_credentials(url: str) -> str:
-    u = urlparse(url)
-    if u.username is None and u.password is None:
-        return url
-    return u._replace(netloc=f"{u.hostname or ''}" + (f":{u.port}" if u.port else "")).geturl()
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]
+        return f"{who} answered HTTP {status}: {short_error(exc)}"
+    return f"{who} failed: {short_error(exc)}"

@@ -30,6 +30,7 @@ from fastapi import FastAPI
 from chipqa.app.api import Guarded, add_basic_auth, add_error_handlers, api_router, health
 from chipqa.core.errors import ChipQAError, ConfigError
 from chipqa.core.models import Answer, Citation, FigureRecord
+from chipqa.core.text import clip
 from chipqa.ingest import uploads
 
 if TYPE_CHECKING:
@@ -68,11 +69,6 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _clip(text: str, limit: int = 220) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
 def passage_context(text: str, start: int, end: int, limit: int = CONTEXT_CHARS) -> tuple[str, str, str]:
     """The paragraph (between blank lines) around text[start:end] as (before, cited, after), trimmed."""
     para_start = text.rfind("\n\n", 0, start)
@@ -102,7 +98,7 @@ def _cite_button(n: int, turn: int, citations: Mapping[int, Citation]) -> str:
     c = citations.get(n)
     if c is None:
         return esc(n)
-    tip = f"[{n}] {c.title}: “{_clip(c.text, 160)}”"
+    tip = f"[{n}] {c.title}: “{clip(c.text, 160)}”"
     return (
         f'<button type="button" class="cite" data-turn="{turn}" data-n="{n}" '
         f'title="{esc(tip)}" aria-label="show source {n}">{n}</button>'
@@ -183,7 +179,7 @@ def _conflict_block(answer: Answer, turn: int, docs: Mapping[str, SourceDoc]) ->
                 source = (
                     f'<div class="qa-conflict-src">{_cite_button(c.n, turn, by_n)} {esc(c.title)}'
                     + (f' <span class="qa-date">· {esc(date)}</span>' if date else "")
-                    + f'</div><div class="qa-conflict-quote">“{esc(_clip(c.text, 260))}”</div>'
+                    + f'</div><div class="qa-conflict-quote">“{esc(clip(c.text, 260))}”</div>'
                 )
             cards.append(
                 f'<div class="qa-conflict-card"><div class="qa-conflict-fig">{esc(fig.text)}'
@@ -302,7 +298,7 @@ def _source_card(c: Citation, turn: int, doc: SourceDoc | None, supports: Sequen
 
 def render_turn_sources(answer: Answer, turn: int, docs: Mapping[str, SourceDoc]) -> str:
     """One answer's sources: each cited span highlighted in its paragraph; related passages if abstained."""
-    head = f'<div class="src-question">Sources for “{esc(_clip(answer.question, 120))}”</div>'
+    head = f'<div class="src-question">Sources for “{esc(clip(answer.question, 120))}”</div>'
     if answer.abstained:
         cards = "".join(_source_card(c, turn, docs.get(c.doc_id), (), related=True) for c in answer.related)
         body = (

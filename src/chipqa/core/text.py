@@ -1,0 +1,69 @@
+"""Small text helpers with one home each: clipping, credential scrubbing, years, text addressed to a model."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlparse
+
+# A year a news article speaks of. 1900-2099 covers history and forecasts; four digits outside it are counts.
+YEAR = re.compile(r"(?<![\w.,$€£¥])(?:19|20)\d\d(?![\w%]|[.,]\d)")
+
+# Text written to steer a language model that reads it, rather than to inform a reader or ask a question:
+# "ignore previous instructions", a chat-role label opening a line, chat-template tokens, "note to the AI",
+# "you are now ...", or an order to answer in a set way. Used on documents (such lines are stored but never
+# indexed or cited) and on questions (such sentences are dropped before the question is analysed).
+_ADDRESSED_TO_MODEL = re.compile(
+    r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:all\s+|any\s+)?(?:of\s+)?(?:the\s+|your\s+|my\s+|these\s+)?"
+    r"(?:previous\s+|prior\s+|above\s+|earlier\s+|preceding\s+|original\s+|system\s+|other\s+)?"
+    r"(?:instructions?|prompts?|messages?|context|rules|directions|guidelines|documents?|sources?|articles?"
+    r"|passages?|evidence|corpus|data)\b"
+    r"|^\W*(?:assistant|human|chatbot|system)\s*:"
+    r"|^\W*#+\s*(?:instruction|response|system)\b"
+    r"|<\|[a-z_]+\|>|\[/?INST\]|<</?SYS>>"
+    r"|\b(?:note|message|instructions?)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?"
+    r"(?:ai|assistants?|language\s+models?|llms?|chatbots?|bots?)\b"
+    r"|\b(?:assistants?|chatbots?|language\s+models?|llms?|ai\s+(?:systems?|tools?))\s+(?:reading|summari[sz]ing)\s+this\b"
+    r"|\b(?:you|assistants?|the\s+ai|the\s+model)\s+(?:must|should|are\s+to)\s+(?:say|answer|respond|reply|state|tell)"
+    r"|\b(?:always|only)\s+(?:answer|respond|reply)\b"
+    r"|\binstead\s+(?:say|answer|reply)\b|\byou\s+are\s+now\b|\bsystem\s+prompt\b"
+    r"|\b(?:developer|admin|god)\s+mode\b|\bjailbreak",
+    re.IGNORECASE | re.MULTILINE,
+)
+_SECRET_PARAMS = re.compile(r"key|token|secret|password|passwd|auth|signature|sig", re.IGNORECASE)
+
+
+def clip(text: str, limit: int = 160) -> str:
+    """White space folded, then cut at a word boundary to at most `limit` characters, with "…"."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
+
+
+def addressed_to_model(text: str, start: int = 0, end: int | None = None) -> bool:
+    """Whether text[start:end] instructs a language model ("Ignore previous instructions and ...")."""
+    return _ADDRESSED_TO_MODEL.search(text, start, len(text) if end is None else end) is not None
+
+
+def without_credentials(url: str) -> str:
+    """The URL for messages: user and password replaced by ***, secret-looking query values by ***."""
+    try:
+        u = urlparse(url)
+        port = u.port
+    except ValueError:
+        return "<unparsable URL>"
+    netloc = u.netloc
+    if u.username is not None or u.password is not None:
+        netloc = f"***@{u.hostname or ''}" + (f":{port}" if port else "")
+    query = u.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, "***" if _SECRET_PARAMS.search(k) else v) for k, v in pairs], safe="*")
+    return u._replace(netloc=netloc, query=query).geturl()
+
+
+def short_error(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (its type name when empty), at most `limit` characters."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:limit]
