@@ -48,9 +48,7 @@ def make_app(tmp_path: Path, embed_model: Any) -> Callable[..., ChipQA]:
             "corpus_dir": tmp_path / "corpus",
             "llm": "none",
         }
-        app = ChipQA(Settings(**{**defaults, **overrides}))
-        app._embed = embed_model  # share the loaded model between apps
-        return app
+        return ChipQA(Settings(**{**defaults, **overrides}), embed_model=embed_model)
 
     return factory
 
@@ -67,8 +65,7 @@ def corpus(tmp_path: Path) -> Path:
 def seed_app(tmp_path_factory: pytest.TempPathFactory, embed_model: Any) -> Iterator[ChipQA]:
     """A session-wide index of the seeds, answering without an LLM (extractive)."""
     base = tmp_path_factory.mktemp("seed_index")
-    app = ChipQA(Settings(index_dir=base / "index", corpus_dir=SEEDS, llm="none"))
-    app._embed = embed_model
+    app = ChipQA(Settings(index_dir=base / "index", corpus_dir=SEEDS, llm="none"), embed_model=embed_model)
     app.ingest([SEEDS])
     yield app
 
@@ -76,6 +73,10 @@ def seed_app(tmp_path_factory: pytest.TempPathFactory, embed_model: Any) -> Iter
 @pytest.fixture(scope="session")
 def llm_app(seed_app: ChipQA) -> ChipQA:
     """The seed index answering with the bundled Gemma 3 270M (the default path)."""
-    app = ChipQA(seed_app.settings.model_copy(update={"llm": "local"}))
-    app._store, app._embed, app._retriever = seed_app._store, seed_app._embed, seed_app._retriever
+    app = ChipQA(
+        seed_app.settings.model_copy(update={"llm": "local"}),
+        store=seed_app.store,
+        embed_model=seed_app.embed_model,
+        retriever=seed_app.retriever,
+    )
     return app

@@ -44,8 +44,12 @@ def client(server: RunningServer) -> Iterator[httpx.Client]:
 
 def _shared(seed_app: ChipQA, **settings: Any) -> ChipQA:
     """A ChipQA over the session's seed index with other settings (no second index build)."""
-    app = ChipQA(seed_app.settings.model_copy(update=settings))
-    app._store, app._embed, app._retriever = seed_app._store, seed_app._embed, seed_app._retriever
+    app = ChipQA(
+        seed_app.settings.model_copy(update=settings),
+        store=seed_app.store,
+        embed_model=seed_app.embed_model,
+        retriever=seed_app.retriever,
+    )
     return app
 
 

@@ -210,8 +210,7 @@ def injected_app(tmp_path_factory: pytest.TempPathFactory, embed_model: Any) -> 
     corpus = tmp_path_factory.mktemp("injection") / "corpus"
     corpus.mkdir()
     (corpus / "market_notes.txt").write_text(INJECTION, encoding="utf-8")
-    app = ChipQA(Settings(index_dir=corpus.parent / "index", corpus_dir=corpus, llm="none"))
-    app._embed = embed_model
+    app = ChipQA(Settings(index_dir=corpus.parent / "index", corpus_dir=corpus, llm="none"), embed_model=embed_model)
     app.ingest([SEEDS, corpus])
     return app
 

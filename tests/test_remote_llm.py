@@ -51,8 +51,9 @@ def remote(seed_app: ChipQA, **overrides: Any) -> ChipQA:
     """The session's seed index answering through an openai-compatible backend."""
     # Built anew (not model_copy) so the key is validated into a SecretStr like the environment's would be.
     fields = {**seed_app.settings.model_dump(), "llm": "openai-compatible", "llm_model": "gemma", **overrides}
-    app = ChipQA(Settings(**fields))
-    app._store, app._embed, app._retriever = seed_app._store, seed_app._embed, seed_app._retriever
+    app = ChipQA(
+        Settings(**fields), store=seed_app.store, embed_model=seed_app.embed_model, retriever=seed_app.retriever
+    )
     return app
 
 

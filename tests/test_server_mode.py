@@ -52,8 +52,7 @@ def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def server_app(chroma: str, embed_model: Any) -> ChipQA:
     """The seeds ingested into the Chroma server, answering without an LLM."""
-    app = ChipQA(Settings(chroma_url=chroma, collection="seeds", corpus_dir=SEEDS, llm="none"))
-    app._embed = embed_model
+    app = ChipQA(Settings(chroma_url=chroma, collection="seeds", corpus_dir=SEEDS, llm="none"), embed_model=embed_model)
     report = app.ingest([SEEDS])
     assert len(report.added) == 5 and not report.skipped
     return app
@@ -120,8 +119,7 @@ def test_server_stopped_mid_session_then_restarted(tmp_path: Path, embed_model: 
     server = chroma_server(tmp_path / "data", port, tmp_path / "chroma.log")
     try:
         server.start()
-        app = ChipQA(Settings(chroma_url=url, corpus_dir=corpus, llm="none"))
-        app._embed = embed_model
+        app = ChipQA(Settings(chroma_url=url, corpus_dir=corpus, llm="none"), embed_model=embed_model)
         app.ingest([corpus / "000_be9f344685327539.txt"])
         before = comparable(app, MICROSOFT)
         assert [f["text"] for f in before["figures"]] == ["485,000"]
@@ -145,12 +143,10 @@ def test_server_stopped_mid_session_then_restarted(tmp_path: Path, embed_model: 
 def test_store_finds_collections_recreated_behind_its_back(server_app: ChipQA, embed_model: Any) -> None:
     """Another process's `ingest --reset` drops and recreates the collections a long-lived app holds."""
     settings = server_app.settings.model_copy(update={"collection": "recreated"})
-    holder = ChipQA(settings)
-    holder._embed = embed_model
+    holder = ChipQA(settings, embed_model=embed_model)
     holder.ingest([SEEDS / "000_be9f344685327539.txt"])
     assert holder.status()["documents"] == 1
-    other = ChipQA(settings)
-    other._embed = embed_model
+    other = ChipQA(settings, embed_model=embed_model)
     other.ingest([SEEDS / "004_78862d07f81b5b90.txt"], reset=True)
     status = holder.status()
     assert status["documents"] == 1 and sorted(holder.store.documents()) == ["004_78862d07f81b5b90"]
@@ -165,8 +161,7 @@ def test_an_edit_by_another_writer_is_seen_at_the_next_question(chroma: str, emb
     article = corpus / "zephyr.txt"
     article.write_text("Zephyr Labs bought 12,345 Blackwell GPUs in 2025, the company said.\n", encoding="utf-8")
     settings = Settings(chroma_url=chroma, collection="generation", corpus_dir=corpus, llm="none")
-    reader, writer = ChipQA(settings), ChipQA(settings)
-    reader._embed = writer._embed = embed_model
+    reader, writer = ChipQA(settings, embed_model=embed_model), ChipQA(settings, embed_model=embed_model)
     writer.ingest([corpus])
     question = "How many Blackwell GPUs did Zephyr Labs buy?"
     assert [f.text for f in reader.ask(question).answer.figures] == ["12,345"]

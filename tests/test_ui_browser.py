@@ -213,8 +213,12 @@ def test_the_ui_works_behind_basic_auth(seed_app: ChipQA) -> None:
 
     from chipqa.app.web.ui import start_background
 
-    app = ChipQA(seed_app.settings.model_copy(update={"ui_auth": "analyst:c0rrect-horse"}))
-    app._store, app._embed, app._retriever = seed_app._store, seed_app._embed, seed_app._retriever
+    app = ChipQA(
+        seed_app.settings.model_copy(update={"ui_auth": "analyst:c0rrect-horse"}),
+        store=seed_app.store,
+        embed_model=seed_app.embed_model,
+        retriever=seed_app.retriever,
+    )
     running = start_background(app)
     try:
         with sync_playwright() as p:

@@ -1,9 +1,13 @@
-"""One object that builds chipqa's parts from settings, lazily, and hands them to CLI, UI, eval and bench."""
+"""ChipQA wires chipqa's parts from settings, and hands them to the CLI, UI, eval and bench.
+
+Each part can be passed in instead (tests share one loaded embedding model, or give a scripted LLM); what is
+not passed is built from the settings on first use and kept.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,13 +28,22 @@ if TYPE_CHECKING:
 class ChipQA:
     """chipqa for one process: models load on first use and stay loaded."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: ChunkStore | None = None,
+        embed_model: BaseEmbedding | None = None,
+        retriever: HybridRetriever | None = None,
+        llms: Mapping[str, Generator | None] | None = None,
+    ) -> None:
+        """`llms` maps a backend name ("local", "none", ...) to its Generator; others load from settings."""
         self.settings = settings
         self._lock = threading.RLock()
-        self._store: ChunkStore | None = None
-        self._embed: BaseEmbedding | None = None
-        self._retriever: HybridRetriever | None = None
-        self._generators: dict[str, Generator | None] = {}
+        self._store = store
+        self._embed = embed_model
+        self._retriever = retriever
+        self._generators: dict[str, Generator | None] = dict(llms or {})
 
     @property
     def store(self) -> ChunkStore:
