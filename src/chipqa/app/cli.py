@@ -128,19 +128,41 @@ def status(ctx: click.Context) -> None:
 
 
 @cli.command(name="eval")
-@click.option("--questions", type=click.Path(path_type=Path), default=Path("eval/questions.jsonl"))
+@click.option(
+    "--questions",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A questions file to run against the index (default: every suite of eval/suites.toml).",
+)
+@click.option("--suite", "suites", multiple=True, help="Run only this suite (repeatable).")
 @click.option("--output", type=click.Path(path_type=Path), default=None, help="Write the full results as JSON.")
 @click.option("--baseline", is_flag=True, help="Also score the plain LlamaIndex recipe, side by side.")
 @click.option("--llm", type=click.Choice(["local", "openai-compatible", "openai", "none"]), default=None)
-@click.option("--no-report", is_flag=True, help="Do not write eval/reports/ (latest.*, history.jsonl).")
+@click.option("--no-report", is_flag=True, help="Do not write eval/reports/ (reports and history.jsonl).")
 @click.pass_context
 def eval_cmd(
-    ctx: click.Context, questions: Path, output: Path | None, baseline: bool, llm: str | None, no_report: bool
+    ctx: click.Context,
+    questions: Path | None,
+    suites: tuple[str, ...],
+    output: Path | None,
+    baseline: bool,
+    llm: str | None,
+    no_report: bool,
 ) -> None:
-    """Run the eval set through the real pipeline; exit non-zero below the gate."""
-    from chipqa.evaluation.harness import run_eval_command
+    """Run the eval through the real pipeline and print the metrics; exit non-zero below the gate.
 
-    code = run_eval_command(_app(ctx), questions, output, baseline=baseline, llm=llm, write_reports=not no_report)
+    Without --questions, every suite of eval/suites.toml runs against an index of its own corpus (seeds,
+    dev-tune, dev-test, grown) and the table shows them side by side."""
+    if questions is not None:
+        from chipqa.evaluation.harness import run_eval_command
+
+        code = run_eval_command(_app(ctx), questions, output, baseline=baseline, llm=llm, write_reports=not no_report)
+    else:
+        from chipqa.evaluation.suites import run_suites_command
+
+        code = run_suites_command(
+            _app(ctx), suites, output=output, baseline=baseline, llm=llm, write_reports=not no_report
+        )
     ctx.exit(code)
 
 
