@@ -459,14 +459,13 @@ def _grouped(value: Decimal) -> str:
 
 # Counts written in words ("fifteen thousand", "eleven thousand five hundred and twenty", "half a million").
 # Only numbers with a scale word are read: "two companies" or "one of" are not figures worth checking.
-_UNITS = {
-    w: i
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-        "seventeen eighteen nineteen".split()
-    )
-}
-_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if i > 1}
+_UNIT_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen"
+)
+_UNITS = {w: i for i, w in enumerate(_UNIT_WORDS.split())}
+_TENS_WORDS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety"
+_TENS = {w: 10 * i for i, w in enumerate(_TENS_WORDS.split()) if i > 1}
 _WORD_SCALES = {"thousand": 3, "million": 6, "billion": 9, "trillion": 12}
 _NUMBER_WORD = (
     "(?:" + "|".join(sorted([*_TENS, *_UNITS], key=len, reverse=True)) + ")"
@@ -486,8 +485,15 @@ _WORD_FIGURE_RE = re.compile(
     """,
     re.VERBOSE,
 )
-_POST_WORDS = {"dollars": "USD", "euros": "EUR", "pounds": "GBP", "yen": "JPY", "yuan": "RMB", "won": "KRW",
-               "rupees": "INR"}
+_POST_WORDS = {
+    "dollars": "USD",
+    "euros": "EUR",
+    "pounds": "GBP",
+    "yen": "JPY",
+    "yuan": "RMB",
+    "won": "KRW",
+    "rupees": "INR",
+}
 
 
 def _word_value(words: str) -> tuple[int, int] | None:
@@ -553,8 +559,15 @@ def _word_figures(text: str) -> list[Figure]:
 
 # Fractions of a whole ("a third of", "two-thirds of", "roughly half of"): read as percentages.
 _FRACTIONS = {
-    "half": 50.0, "third": 100 / 3, "thirds": 100 / 3, "quarter": 25.0, "quarters": 25.0, "fifth": 20.0,
-    "fifths": 20.0, "tenth": 10.0, "tenths": 10.0,
+    "half": 50.0,
+    "third": 100 / 3,
+    "thirds": 100 / 3,
+    "quarter": 25.0,
+    "quarters": 25.0,
+    "fifth": 20.0,
+    "fifths": 20.0,
+    "tenth": 10.0,
+    "tenths": 10.0,
 }
 _FRACTION_COUNT = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "nine": 9}
 _FRACTION_RE = re.compile(

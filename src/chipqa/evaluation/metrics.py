@@ -121,14 +121,15 @@ def percentile(values: Iterable[float], p: float) -> float:
         raise ValueError("percentile of no values")
     if not 0.0 <= p <= 100.0:
         raise ValueError(f"percentile p must be within [0, 100], got {p}")
-    if len(ordered) == 1 or p in (0.0, 100.0):
-        return ordered[0] if p == 0.0 or len(ordered) == 1 else ordered[-1]
-    if float(p).is_integer():
-        return statistics.quantiles(ordered, n=100, method="inclusive")[int(p) - 1]
-    pos = (len(ordered) - 1) * p / 100.0  # statistics.quantiles cuts at whole percents only
+    pos = (len(ordered) - 1) * p / 100.0
     lo = math.floor(pos)
     hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    if len(ordered) > 1 and 0.0 < p < 100.0 and float(p).is_integer():
+        value = statistics.quantiles(ordered, n=100, method="inclusive")[int(p) - 1]
+    else:  # statistics.quantiles cuts at whole percents strictly inside (0, 100) only
+        value = ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    # Clamped because rounding could otherwise step past a neighbour and break monotonicity in p.
+    return min(max(value, ordered[lo]), ordered[hi])
 
 
 def normalize_phrase(text: str) -> str:
