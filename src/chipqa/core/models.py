@@ -30,6 +30,11 @@ class Passage:
     text: str
     score: float = 0.0
     date: str | None = None
+    # What each retriever made of the passage (None when it was not among that retriever's results).
+    dense: float | None = None  # cosine similarity to the question
+    bm25: float | None = None
+    dense_rank: float | None = None  # 0 = best
+    bm25_rank: float | None = None
 
 
 @dataclass(frozen=True)
