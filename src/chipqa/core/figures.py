@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-Kind = Literal["count", "money", "percent", "year", "number"]
+Kind = Literal["count", "money", "percent", "year", "number", "measure"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,11 @@ class Figure:
     magnitude_digits: int
 
 
-_CURRENCY_CODES = "USD|RMB|CNY|EUR|GBP|JPY|HKD|INR|AUD|CAD|SGD|TWD|KRW|CHF|SAR|AED|ZAR|ILS|TRY|BRL|MXN"
+# ISO 4217 codes of the currencies news about chip purchases is written in (any region's), and "RMB".
+_CURRENCY_CODES = (
+    "USD|RMB|CNY|EUR|GBP|JPY|HKD|INR|AUD|CAD|SGD|TWD|KRW|CHF|SAR|AED|QAR|KWD|ZAR|ILS|TRY|BRL|MXN|ARS|CLP|COP|PEN"
+    "|IDR|MYR|THB|VND|PHP|PKR|BDT|LKR|NPR|NGN|KES|EGP|MAD|SEK|NOK|DKK|PLN|CZK|HUF|RUB|UAH|KZT|NZD"
+)
 # "¥" writes both the Japanese yen and the Chinese yuan; it matches either and is never converted.
 YEN_SIGN = "¥"
 _YEN_CURRENCIES = frozenset({YEN_SIGN, "JPY", "RMB"})
@@ -85,6 +89,21 @@ _SKIP_RES = (
     re.compile(r"\[\^?[0-9]+(?:[^\S\n]*[,;–-][^\S\n]*[0-9]+)*\]"),
     re.compile(r"(?<![0-9])[0-9]{4}-[0-9]{2}-[0-9]{2}(?![0-9])"),
 )
+_MONTH_NAMES = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
+)
+# The day of a date ("September 9, 2025", "18 September 2024") is no figure; the year stays one.
+_DATE_DAY_RES = (
+    re.compile(
+        rf"\b{_MONTH_NAMES}\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b(?![,.]\d)"
+        r"(?!\s*(?:%|percent|per cent|thousand|million|billion|[a-z]+s\b))"
+    ),
+    re.compile(rf"(?<![\d,.])(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH_NAMES}\b"),
+)
+# A one- or two-digit number right after a capitalised word (not opening a sentence) is part of a name.
+_NAME_NUMBER_RE = re.compile(r"\d{1,2}$")
+_NAME_BEFORE_RE = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]+[A-Za-z]*\s$")
 _CITATION_RE = re.compile(r"\[\^?[0-9]{1,3}(?:[^\S\n]*[,;–-][^\S\n]*[0-9]{1,3})*\]")
 
 _SCALE_WORDS = {
@@ -157,6 +176,13 @@ _COUNT_NOUNS = (
 _PRODUCT_AFTER_RE = re.compile(
     r"[^\S\n]+(?P<noun>(?!(?:Q[1-4]|H[12]|FY[0-9]{2,4})(?![A-Za-z0-9]))[A-Z]{1,4}[0-9]{1,4}[A-Z]{0,3}s?)(?![\w’'-])"
 )
+# Units of measure that follow a figure: power, energy, compute, hashrate, data. A figure with one is a
+# "measure": the size of something, never a count of chips or an amount of money.
+_MEASURE_AFTER_RE = re.compile(
+    r"[^\S\n]*(?P<unit>(?:[kMGT]W|[kMGT]Wh|TWh|megawatts?|gigawatts?|kilowatts?|terawatt-hours?|EH/s|exahash(?:es)?"
+    r"(?:[^\S\n]+per[^\S\n]+second)?|PH/s|(?:exa|peta|tera)flops|[EPT]FLOPS|PB|TB|GB/s|TB/s|cents?[^\S\n]+per"
+    r"[^\S\n]+kilowatt-hour|MHz|GHz|nm|km|miles?|square[^\S\n]+(?:feet|metres|meters)|acres|hectares))(?![\w/])"
+)
 _COUNT_AFTER_RE = re.compile(
     rf"""
     [^\S\n]+
@@ -198,6 +224,7 @@ class _Raw:
 def parse_figures(text: str) -> list[Figure]:
     """All figures in `text`, in order and non-overlapping."""
     skips = [m.span() for regex in _SKIP_RES for m in regex.finditer(text)]
+    skips += [m.span("day") for regex in _DATE_DAY_RES for m in regex.finditer(text)]
     raws = [
         raw
         for match in _FIGURE_RE.finditer(text)
@@ -269,6 +296,8 @@ def _raw_from_match(text: str, match: re.Match[str]) -> _Raw | None:
     pre, sw, sl, post = match.group("pre"), match.group("sw"), match.group("sl"), match.group("post")
     if pre is None and not _clean_start(text, num_start):
         return None
+    if pre is None and _NAME_NUMBER_RE.match(match.group("num")) and _NAME_BEFORE_RE.search(text, 0, num_start):
+        return None  # "Horizon 1", "Gaudi 3", "Polaris Forge 2": the number is part of a name
     end = match.end()
     if end < len(text) and (text[end].isalnum() or text[end] == "_"):
         return None
@@ -353,7 +382,10 @@ def _finalize(text: str, raw: _Raw) -> Figure:
         noun = _COUNT_AFTER_RE.match(text, raw.end)
         immediate = noun is not None and not noun.group("between")
         product = None if noun is not None or raw.year_like() else _PRODUCT_AFTER_RE.match(text, raw.end)
-        if raw.year_like() and not immediate:
+        measure = None if raw.year_like() else _MEASURE_AFTER_RE.match(text, raw.end)
+        if measure is not None:
+            kind, unit = "measure", measure.group("unit")
+        elif raw.year_like() and not immediate:
             kind = "year"
         elif noun is not None:
             kind, unit = "count", noun.group("noun")
@@ -579,7 +611,7 @@ _FRACTION_RE = re.compile(
         (?P<part>(?i:thirds?|quarters?|fifths?|tenths?))
       | (?P<half>(?i:half))
     )
-    (?=[^\S\n]+(?:of\b|(?:the|its|their|all)\b)|[^\S\n]*[,.;)]|[^\S\n]+(?:went|goes|is|was|are|were|will|came)\b)
+    (?=[^\S\n]+(?:of\b|(?:the|its|their|all)\b)|[^\S\n]*[,.;)]|[^\S\n]*$|[^\S\n]+(?:went|goes|is|was|are|were|will|came)\b)
     """,
     re.VERBOSE,
 )
@@ -601,7 +633,7 @@ def _fraction_figures(text: str) -> list[Figure]:
         else:
             count = (m.group("count") or m.group("count2") or "a").lower()
             part = m.group("part").lower()
-            if part.startswith("quarter") and count == "a" and not re.match(r"[^\S\n]+of\b", text[m.end() :]):
+            if part.startswith("quarter") and count == "a" and not re.match(r"[^\S\n]+of\b|[^\S\n]*$", text[m.end() :]):
                 continue  # "a quarter" alone is a period of time
             value = _FRACTION_COUNT[count] * _FRACTIONS[part]
         out.append(
