@@ -22,11 +22,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from chipqa.answering.question import validate
+from chipqa.answering.understand import validate
 from chipqa.core.errors import BackendError, ChipQAError, ConfigError, IndexError_, InputError
 
 if TYPE_CHECKING:
-    from chipqa.answering.answer import AskResult, OnToken
+    from chipqa.answering.pipeline import AskResult, OnToken
     from chipqa.app.service import ChipQA
     from chipqa.ingest.indexer import IngestReport, Progress
 

@@ -92,7 +92,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, reset: bool
 @click.pass_context
 def ask(ctx: click.Context, question: str, as_json: bool, top_k: int | None, llm: str | None) -> None:
     """Answer QUESTION from the indexed articles, with cited passages."""
-    from chipqa.answering.question import validate
+    from chipqa.answering.understand import validate
 
     settings = _settings(ctx)
     validate(question, settings.max_question_chars)  # fail fast, before any model loads

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chipqa.answering.answer import Answerer, AskResult, OnToken
+from chipqa.answering.pipeline import Answerer, AskResult, OnToken
 from chipqa.core.errors import IndexError_
 from chipqa.core.settings import Settings
 from chipqa.index.embedding import model_label

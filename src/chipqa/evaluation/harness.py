@@ -24,7 +24,7 @@ from chipqa.core.errors import ConfigError, InputError
 from chipqa.evaluation.metrics import check_gate, format_table, score_question, summarize
 
 if TYPE_CHECKING:
-    from chipqa.answering.answer import AskResult
+    from chipqa.answering.pipeline import AskResult
     from chipqa.app.service import ChipQA
 
 DEFAULT_GATE = Path("eval/gate.toml")
