@@ -7,7 +7,7 @@ not passed is built from the settings on first use and kept.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from chipqa.llm.backends import Generator, backend_label, load_generator, preloa
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
+    from chipqa.answering.conversation import Turn
     from chipqa.index.retrieval import HybridRetriever
 
 
@@ -132,9 +133,30 @@ class ChipQA:
         return Answerer(self.retriever, self.generator(llm), self.settings.top_k, self.settings.max_question_chars)
 
     def ask(
-        self, question: str, top_k: int | None = None, llm: str | None = None, on_token: OnToken | None = None
+        self,
+        question: str,
+        top_k: int | None = None,
+        llm: str | None = None,
+        on_token: OnToken | None = None,
+        history: Sequence[Turn] | None = None,
     ) -> AskResult:
-        return self.answerer(llm).ask(question, top_k=top_k, on_token=on_token)
+        """Answer a question; with `history` (oldest first), a follow-up is resolved against it first.
+
+        The answer record keeps what was asked as `question` and what was answered as `resolved_question`.
+        """
+        if not history:
+            return self.answerer(llm).ask(question, top_k=top_k, on_token=on_token)
+        from chipqa.answering.conversation import resolve
+        from chipqa.answering.question import validate
+
+        asked = validate(question, self.settings.max_question_chars)
+        self.retriever.refresh()
+        resolved = resolve(asked, history, self.retriever.vocabulary.names)
+        result = self.answerer(llm).ask(resolved, top_k=top_k, on_token=on_token)
+        if resolved != asked:
+            result.answer.resolved_question = result.answer.question
+            result.answer.question = asked
+        return result
 
     def status(self) -> dict[str, Any]:
         docs = self.store.documents()
