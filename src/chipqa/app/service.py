@@ -113,7 +113,15 @@ class ChipQA:
         reset: bool = False,
         progress: Progress | None = None,
     ) -> IngestReport:
-        return self.indexer().ingest(list(paths or [self.settings.corpus_dir]), prune, reset, progress)
+        return self.indexer().ingest(list(paths or self.default_paths()), prune, reset, progress)
+
+    def default_paths(self) -> list[Path]:
+        """What `chipqa ingest` reads with no PATH: the corpus folder, and the uploads folder once it exists."""
+        corpus, uploads = self.settings.corpus_dir, self.settings.uploads_dir
+        paths = [corpus] if corpus.exists() else []
+        if uploads.is_dir() and uploads.resolve() != corpus.resolve():
+            paths.append(uploads)
+        return paths or [corpus]  # a missing corpus folder is then named in the error
 
     def index_is_empty(self) -> bool:
         return not self.store.documents()
@@ -122,7 +130,7 @@ class ChipQA:
         """Build the index from the corpus folder when it holds no documents yet."""
         if not self.index_is_empty():
             return None
-        if not self.settings.corpus_dir.exists():
+        if not any(p.exists() for p in self.default_paths()):
             raise IndexError_(
                 f"the index at {self.store.location} is empty and the corpus folder "
                 f"{self.settings.corpus_dir} does not exist; run `chipqa ingest PATH`"
@@ -169,4 +177,5 @@ class ChipQA:
             "llm": backend_label(self.settings),
             "top_k": self.settings.top_k,
             "corpus_dir": str(self.settings.corpus_dir),
+            "uploads_dir": str(self.settings.uploads_dir),
         }
