@@ -14,8 +14,8 @@ from chipqa.app.service import ChipQA
 from chipqa.core.errors import InputError
 from chipqa.ingest.uploads import (
     ALLOWED_SUFFIXES,
-    check_size,
     MANIFEST,
+    check_size,
     delete_upload,
     is_inside,
     sanitize_filename,

@@ -132,7 +132,7 @@ def saved_by_chipqa(folder: Path, path: Path | str | None) -> bool:
     if not path:
         return False
     path = Path(path)
-    if path.is_symlink() or not path.is_file() or not is_inside(folder, path) or path.resolve().parent != folder.resolve():
+    if path.is_symlink() or not path.is_file() or path.resolve().parent != folder.resolve():
         return False
     recorded = _read_manifest(folder).get(path.name)
     return recorded is not None and recorded == _sha256(path)
