@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from chipqa.app.service import ChipQA
-from chipqa.app.web.ui import RunningServer, build_server, is_loopback, start_background
+from chipqa.app.web.server import RunningServer, build_server, is_loopback, start_background
 from chipqa.core.errors import BackendError, ConfigError
 from chipqa.core.settings import Settings
 from design import ANSWER_KEYS

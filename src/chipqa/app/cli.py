@@ -247,7 +247,7 @@ def eval_cmd(
 @click.pass_context
 def ui(ctx: click.Context, host: str | None, port: int | None, share: bool) -> None:
     """Start the web UI and the JSON API in one server."""
-    from chipqa.app.web.ui import serve
+    from chipqa.app.web.server import serve
 
     serve(_app(ctx), host=host, port=port, share=share)
 
