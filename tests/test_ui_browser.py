@@ -5,6 +5,7 @@ Screenshots land in docs/screenshots/ (named in the README)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -91,7 +92,7 @@ def test_a_follow_up_is_resolved_shown_and_cited(chromium: Any, seed_app: ChipQA
     expect(first.locator("strong.fig").first).to_have_text("224,000")
     assert first.locator(".qa-resolved").count() == 0  # nothing to resolve in a first question
     follow = _ask(page, "And Amazon?", 2)
-    expect(follow.locator(".qa-resolved")).to_contain_text("Answering: “How many GPUs did Amazon buy in 2024?”")
+    expect(follow.locator(".qa-resolved")).to_contain_text("Answering: How many GPUs did Amazon buy in 2024?")
     expect(follow.locator("strong.fig").first).to_have_text("196,000")
     expect(follow.locator(".qa-meta")).to_contain_text("every figure checked against its source")
 
@@ -101,13 +102,14 @@ def test_a_follow_up_is_resolved_shown_and_cited(chromium: Any, seed_app: ChipQA
     expect(card.locator(".src-title")).to_contain_text("AI Race Heats Up")
     expect(card.locator(".src-pub")).to_have_text("The Daily Guardian")
     expect(card.locator(".src-file")).to_have_text("000_be9f344685327539.txt")
-    expect(card.locator(".src-meta")).to_have_attribute("title", r"document 000_be9f344685327539, characters \d+–\d+")
+    offsets = re.compile(r"document 000_be9f344685327539, characters \d+–\d+")
+    expect(card.locator(".src-meta")).to_have_attribute("title", offsets)
     expect(card.locator("mark.cited")).to_contain_text("196,000")
     screenshot(page, "desktop-follow-up.png")
 
     follow.locator("button.qa-copy").click()
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied.startswith(follow.locator(".qa-text").inner_text().split("\n")[0][:20])
+    assert copied.startswith("196,000 units [1]: “Meta acquired 224,000, Amazon 196,000")  # [n] kept as text
     assert "The Daily Guardian" in copied and "000_be9f344685327539.txt" in copied and "196,000" in copied
 
     with page.context.expect_page() as opened:
@@ -202,10 +204,10 @@ def test_phone_layout(chromium: Any, seed_app: ChipQA, serve: Callable[..., Any]
     inline = answer.locator(".qa-inline .src-card")
     expect(inline).to_be_visible()
     expect(inline.locator("mark.cited")).to_contain_text("196,000")
+    expect(inline.locator(".src-title")).to_be_in_viewport()  # scrolled to, not ~555 px away
     text_box, card_box = answer.locator(".qa-text").bounding_box(), inline.bounding_box()
     assert text_box is not None and card_box is not None
     assert 0 <= card_box["y"] - (text_box["y"] + text_box["height"]) < 200, "the passage is not under its answer"
-    assert card_box["y"] < PHONE["height"] and card_box["y"] + 40 > 0, "the passage is off screen"
     screenshot(page, "phone-answer-source.png")
 
     page.get_by_role("tab", name="Documents").tap()

@@ -37,7 +37,6 @@ def _assemble(app: ChipQA, host: str, port: int) -> tuple[FastAPI, gr.Blocks]:
     # Offline-first: Gradio phones home unless told not to. Set here, at start-up, not at import.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
-    from fastapi import Request
     from fastapi.responses import HTMLResponse
     from fastapi_offline import FastAPIOffline
 
@@ -64,14 +63,13 @@ def _assemble(app: ChipQA, host: str, port: int) -> tuple[FastAPI, gr.Blocks]:
     add_error_handlers(server)
 
     @server.get("/documents/{doc_id}", include_in_schema=False)
-    async def whole_document(doc_id: str, request: Request) -> HTMLResponse:
+    async def whole_document(doc_id: str, start: int | None = None, end: int | None = None) -> HTMLResponse:
         """A document's whole stored text, the span ?start=&end= highlighted (source cards link here)."""
         from starlette.concurrency import run_in_threadpool
 
         record = await run_in_threadpool(app.store.document, doc_id)
         if record is None:
             return HTMLResponse("<!doctype html><title>Not found</title><p>No such document in the index.", 404)
-        start, end = _offset(request.query_params.get("start")), _offset(request.query_params.get("end"))
         return HTMLResponse(document_page(document_info(guarded, record), record.text, start, end))
 
     server.include_router(api_router(guarded))
@@ -98,10 +96,6 @@ def _assemble(app: ChipQA, host: str, port: int) -> tuple[FastAPI, gr.Blocks]:
         js=(STATIC / "chipqa.js").read_text(encoding="utf-8"),
     )
     return server, blocks
-
-
-def _offset(raw: str | None) -> int | None:
-    return int(raw) if raw is not None and raw.isdigit() else None
 
 
 def build_server(app: ChipQA, host: str | None = None, port: int | None = None) -> FastAPI:

@@ -7,6 +7,8 @@
   //  - Copy puts the answer and its sources on the clipboard; Edit puts the resolved question in the box.
   const state = {queue: [], busy: false};
   const $ = (sel) => document.querySelector(sel);
+  // Gradio scopes custom CSS under its container, so the busy flag goes on the chat column inside it.
+  const root = () => document.getElementById('chat-col') || document.body;
 
   const setValue = (textarea, value) => {
     textarea.value = value;
@@ -37,7 +39,7 @@
     if (!pending || !run) { setTimeout(pump, 200); return; }
     const question = state.queue.shift();
     state.busy = true;
-    document.body.classList.add('qa-busy');
+    root().classList.add('qa-busy');
     renderQueue();
     setValue(pending, question);
     setTimeout(() => run.click(), 0);
@@ -53,7 +55,7 @@
 
   const done = () => {
     state.busy = false;
-    document.body.classList.remove('qa-busy');
+    root().classList.remove('qa-busy');
     setTimeout(pump, 50);
   };
 
@@ -107,7 +109,7 @@
       close.textContent = 'Hide source';
       inline.append(close, copyOf);
       inline.hidden = false;
-      inline.scrollIntoView({block: 'nearest', behavior: 'smooth'});
+      inline.scrollIntoView({block: 'start', behavior: 'smooth'});
       return;
     }
     panel.querySelectorAll('.src-turn')
