@@ -45,132 +45,22 @@ class _Slot:
     after_contrast: bool = False
 
 
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 # Words that open or glue a question; never names, whatever their case.
 _FUNCTION_WORDS = frozenset(
-    [
-        "a",
-        "about",
-        "according",
-        "after",
-        "also",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "before",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "during",
-        "each",
-        "else",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "he",
-        "her",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "instead",
-        "into",
-        "is",
-        "it",
-        "its",
-        "just",
-        "let",
-        "me",
-        "more",
-        "most",
-        "now",
-        "of",
-        "ok",
-        "okay",
-        "on",
-        "or",
-        "our",
-        "over",
-        "same",
-        "she",
-        "should",
-        "so",
-        "tell",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "to",
-        "too",
-        "us",
-        "was",
-        "we",
-        "well",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "compare",
-        "compared",
-        "comparison",
-        "versus",
-        "vs",
-        "please",
-    ]
+    _words(
+        "a about according after also an and any are as at be been before between both but by can could did "
+        "do does during each else for from had has have he her his how i if in instead into is it its just "
+        "let me more most now of ok okay on or our over same she should so tell than that the their them then "
+        "there these they this those to too us was we well were what when where which who whom whose why will "
+        "with would you your compare compared comparison versus vs please"
+    )
 )
 # Capitalised words that name a kind of thing or a unit, not a company or a product.
-_GENERIC = frozenset(
-    [
-        "ai",
-        "gpu",
-        "gpus",
-        "chip",
-        "chips",
-        "cpu",
-        "cpus",
-        "tpu",
-        "tpus",
-        "usd",
-        "rmb",
-        "eur",
-        "cny",
-        "q1",
-        "q2",
-        "q3",
-        "q4",
-        "percent",
-    ]
-)
+_GENERIC = frozenset(_words("ai gpu gpus chip chips cpu cpus tpu tpus usd rmb eur cny q1 q2 q3 q4 percent"))
 # Nouns that a product name modifies ("Hopper GPUs", "Nvidia chips").
 _UNIT_NOUN = re.compile(r"(?i)^\s*(gpus?|chips?|cards?|accelerators?|processors?|tpus?|servers?|units?|series)\b")
 _PREPOSITION = re.compile(
@@ -203,30 +93,7 @@ _DUMMY_IT = re.compile(
     r"|\bit\s+(?:is|was|'s|’s)\s+(?:true|possible|likely|known|reported|said|unclear)\b"
 )
 _FIGURE_PRONOUN = re.compile(r"(?i)\b(that|this)\b(?=\s*(?:[?.,]|$|is\b|was\b|in\b|for\b|as\b|of\b))")
-_FILLER = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "in",
-        "for",
-        "of",
-        "about",
-        "and",
-        "its",
-        "their",
-        "with",
-        "then",
-        "instead",
-        "too",
-        "now",
-        "by",
-        "during",
-        "as",
-        "well",
-        "s",
-    ]
-)
+_FILLER = frozenset(_words("the a an in for of about and its their with then instead too now by during as well s"))
 _MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
 _JOINER = re.compile(r"\s*(?:,|and|&|/|,\s*and)?\s*", re.IGNORECASE)
 _WH_NEXT = re.compile(r"(?i)\s+(?:how|what|which|who|when|where|why|many|much)\b")

@@ -98,7 +98,7 @@ def clean_inline(line: str) -> str:
 # pages (a "Published:" label, a wire dateline, a byline, a copyright line, an author bio); the most explicit
 # one that matches wins, and a page that states nothing gets None rather than a guess.
 
-_MONTH_NAMES = [
+_MONTH_NAMES = (
     "january",
     "february",
     "march",
@@ -111,7 +111,7 @@ _MONTH_NAMES = [
     "october",
     "november",
     "december",
-]
+)
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?"
     r"|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chipqa.app.api import BodyLimit, Guarded, add_basic_auth, add_error_handlers, api_router, document_info
+from chipqa.app.api import Guarded, add_error_handlers, api_router, document_info
+from chipqa.app.middleware import BodyLimit, add_basic_auth
 from chipqa.core.errors import ConfigError
 
 if TYPE_CHECKING:
