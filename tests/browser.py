@@ -25,6 +25,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
+SYSTEM_CHROMIUM = ("/usr/bin/chromium",)
 MISSING = (
     "the browser tests need {what}; {how}. To leave the browser tests out on purpose, run "
     "python -m pytest -m 'not browser'."
@@ -34,16 +35,12 @@ MISSING = (
 def chromium_path() -> str:
     """Debian's chromium, else Playwright's own build; a test fails (never skips) when neither is there."""
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         pytest.fail(MISSING.format(what="the Python package playwright", how='pip install -e ".[dev]"'), False)
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+    for candidate in (*SYSTEM_CHROMIUM, shutil.which("chromium"), shutil.which("chromium-browser"), _bundled()):
         if candidate and Path(candidate).exists():
             return candidate
-    with sync_playwright() as p:
-        bundled = p.chromium.executable_path
-    if bundled and Path(bundled).exists():
-        return bundled
     pytest.fail(
         MISSING.format(
             what="Chromium",
@@ -52,6 +49,14 @@ def chromium_path() -> str:
         ),
         False,
     )
+
+
+def _bundled() -> str | None:
+    """Playwright's own Chromium build, if `playwright install chromium` put one here."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        return p.chromium.executable_path or None
 
 
 def screenshot(page: Any, name: str) -> Path:

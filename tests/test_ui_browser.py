@@ -238,6 +238,7 @@ def test_removing_a_seed_deletes_no_file(
     page.get_by_role("tab", name="Documents").click()
     page.locator("#upload input[type=file]").set_input_files(str(upload))
     expect(page.locator("#doc-status")).to_contain_text("zephyr_labs added", timeout=ANSWER_MS)
+    expect(page.locator("#status")).to_contain_text("6 documents")  # the header follows an ingest
     assert (app.settings.uploads_dir / "zephyr_labs.txt").read_text() == upload.read_text()
     assert not (corpus / "zephyr_labs.txt").exists()
 
@@ -253,6 +254,7 @@ def test_removing_a_seed_deletes_no_file(
     screenshot(page, "desktop-remove-confirm.png")
     page.locator("#confirm-remove").click()
     expect(page.locator("#doc-status")).to_contain_text("is untouched")
+    expect(page.locator("#status")).to_contain_text("5 documents")
     assert app.store.document(seed) is None
     assert {p.name: p.read_bytes() for p in corpus.iterdir()} == before, "a file in the corpus folder changed"
 
