@@ -80,7 +80,8 @@ class Callbacks:
         yield chat, render_sources(turns), turns, convo, gr.skip()
 
         stop = threading.Event()
-        self._stops[request.session_hash or ""] = stop
+        session = request.session_hash or ""
+        self._stops[session] = stop
         tokens: queue.Queue[str | None] = queue.Queue()
         outcome: dict[str, Any] = {}
         history = [Turn(t["question"], t.get("answer", ""), t.get("resolved_question", "")) for t in convo]
@@ -131,6 +132,8 @@ class Callbacks:
                 chat[-1] = {"role": "assistant", "content": bubble}
                 yield chat, render_sources(turns), turns, convo, gr.skip()
 
+        if self._stops.get(session) is stop:
+            del self._stops[session]
         status = self.status()
         if stop.is_set() or outcome.get("stopped"):
             chat[-1] = {"role": "assistant", "content": render_stopped(draft)}

@@ -109,7 +109,11 @@
       close.textContent = 'Hide source';
       inline.append(close, copyOf);
       inline.hidden = false;
-      inline.scrollIntoView({block: 'start', behavior: 'smooth'});
+      // The chatbot scrolls itself to the bottom 300 ms after an answer lands; reveal the card after that too.
+      const reveal = (behavior) => { if (inline.isConnected) inline.scrollIntoView({block: 'start', behavior}); };
+      reveal('smooth');
+      setTimeout(() => reveal('auto'), 400);
+      setTimeout(() => reveal('auto'), 900);
       return;
     }
     panel.querySelectorAll('.src-turn')
