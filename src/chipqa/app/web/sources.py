@@ -196,7 +196,7 @@ def format_status(info: Mapping[str, Any]) -> str:
     line = " · ".join(parts)
     problems = [str(p) for p in info.get("problems") or []]
     if any(p.startswith("building the index") for p in problems):
-        return "⏳ " + "; ".join(problems)
+        return "**Starting:** " + "; ".join(problems)
     if problems:
         line += "  \n⚠ " + "; ".join(problems)
     return line
