@@ -216,8 +216,8 @@ def test_the_document_page_highlights_the_span_and_escapes() -> None:
 
 def test_the_header_says_when_the_index_is_being_built() -> None:
     building = {"index": {"documents": 0, "chunks": 0}, "problems": ["building the index from seeds: 3 of 9"]}
-    assert format_status(building).startswith("**Starting:** building the index") and "0** documents" not in format_status(
-        building
-    )
+    assert format_status(building).startswith(
+        "**Starting:** building the index"
+    ) and "0** documents" not in format_status(building)
     ready = {"index": {"documents": 5, "chunks": 118}, "models": {"llm": "none"}, "problems": []}
     assert format_status(ready).startswith("**5** documents · **118** chunks")
