@@ -14,9 +14,10 @@ class Document:
     text: str
     title: str
     source: str
-    date: str | None = None
+    date: str | None = None  # publication date, YYYY-MM-DD, when the text or page states one
     content_spans: tuple[tuple[int, int], ...] = ()
     sha256: str = ""
+    publisher: str | None = None  # the publication's name ("The Daily Guardian"), when stated
 
 
 @dataclass(frozen=True)
