@@ -12,15 +12,9 @@ from chipqa.app.service import ChipQA
 from chipqa.core.errors import ConfigError, InputError
 from chipqa.core.models import Passage
 from chipqa.evaluation.baseline import MOCK_LABEL, LlamaIndexBaseline, answer_from_response
-from chipqa.evaluation.harness import (
-    format_markdown,
-    gate_lines,
-    git_commit,
-    load_gate,
-    load_questions,
-    run_eval_command,
-    summarize_run,
-)
+from chipqa.evaluation.harness import gate_lines, load_gate, run_eval_command, summarize_run
+from chipqa.evaluation.questions import load_questions
+from chipqa.evaluation.report import format_markdown, git_commit
 from design import ANSWER_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from chipqa.answering import language as lang
 from chipqa.answering.gather import Sentence, TermMatcher
-from chipqa.answering.understand import Period, Question
+from chipqa.answering.parties import NAME, name_pair, party_names, plural_anaphor
+from chipqa.answering.periods import last_period, period_conflicts, period_in, published_in
+from chipqa.answering.understand import Question
 from chipqa.core.figures import Figure, currencies_match
-from chipqa.core.text import YEAR
 
 FIGURE_FEATURES = (
     "kind",
@@ -89,7 +90,6 @@ SENTENCE_FEATURES = (
 )
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
-_NAME = re.compile(r"(?<![\w-])(?:[A-Z][\w&'’.-]*[A-Za-z0-9]|[A-Za-z]*\d[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9-]*|[A-Z]{2,})")
 _CLAUSE_BREAK = re.compile(
     r"[;:()—–]|,\s*(?:while|whereas|but|and|with|including|compared|up from|down from|versus|against|of which)\b"
     r"|\s(?:while|whereas|but|versus)\s",
@@ -98,13 +98,6 @@ _CLAUSE_BREAK = re.compile(
 _SUPERLATIVE = re.compile(
     r"\b(largest|biggest|most|top|leading|leader|highest|greatest|lowest|smallest|fewest|least|record)\b", re.I
 )
-_QUARTER_TEXT = re.compile(
-    r"\b(?:q([1-4])|([1-4])q|(first|second|third|fourth) (?:fiscal |calendar )?quarter)\b", re.IGNORECASE
-)
-_FISCAL_TEXT = re.compile(r"\bfy\s*'?(\d{2}|\d{4})\b|\bfiscal(?: year)?\s+'?(\d{2}|\d{4})\b", re.IGNORECASE)
-_RELATIVE_TEXT = re.compile(
-    r"\b(last|previous|prior|this|current|next|coming|upcoming|following)\s+(quarter|year)", re.I
-)
 _BM25_K1, _BM25_B, _BM25_AVG = 1.2, 0.75, 25.0
 # How far back in its section a sentence's subject may have been named ("the company" refers back).
 EARLIER_CHARS = 1500
@@ -112,14 +105,6 @@ _HARDWARE = {n.rstrip("s") for n in lang.HARDWARE_NOUNS}
 # The buyer named after a figure: "36,000 stacks ordered from Micron by Penang Lumina".
 _AGENT_AFTER = re.compile(
     r"\b(?:ordered|bought|purchased|acquired|booked|placed|reserved|taken)\b[^.;]{0,60}?\bby\s+((?:[A-Z][\w&'’.-]*\s*){1,4})"
-)
-_PLURAL_ANAPHOR = re.compile(
-    r"^\W*(?:both|the two|they|the pair|the companies|the firms|the groups|the carriers|the labs|each of them"
-    r"|together,? they|all three|the three)\b",
-    re.IGNORECASE,
-)
-_NAME_PAIR = re.compile(
-    r"\b([A-Z][\w&'’.-]*(?:\s+[A-Z][\w&'’.-]*)*)\s+(?:and|&)\s+([A-Z][\w&'’.-]*(?:\s+[A-Z][\w&'’.-]*)*)"
 )
 _CODE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z][\w-]*[A-Za-z0-9](?![\w-])")
 
@@ -217,7 +202,7 @@ class Scorer:
             if text and any(period_in(p, text) for p in self.q.periods):
                 return strength, 0.0
         conflict = 1.0 if any(period_conflicts(p, clause or sentence) for p in self.q.periods) else 0.0
-        if not conflict and published and any(_published_in(p, published) for p in self.q.periods):
+        if not conflict and published and any(published_in(p, published) for p in self.q.periods):
             return 0.2, 0.0
         if not conflict and in_force and any(period_conflicts(p, in_force) for p in self.q.periods):
             conflict = 0.5  # the section speaks of another period, and the sentence names none
@@ -415,10 +400,9 @@ class Scorer:
         if plural_anaphor(s.text):
             # "Both companies ordered ...", "They ...": the last pair of names joined by "and" before it.
             for a, b in spans:
-                pair = list(_NAME_PAIR.finditer(doc, a, b))
+                pair = name_pair(doc, a, b)
                 if pair:
-                    names = f"{pair[-1].group(1)} {pair[-1].group(2)}"
-                    return 1.0 if any(self.matcher.strength(i, names) > 0 for i in self.required) else 0.0
+                    return 1.0 if any(self.matcher.strength(i, pair) > 0 for i in self.required) else 0.0
             return 0.5
         for a, b in spans:
             names = party_names(doc, a, b, self.q.names or None)
@@ -430,7 +414,7 @@ class Scorer:
         """(foreign, match): what the figure counts, named right after it ("485,000 Hopper chips": its last
         name or code, a maker's prefix aside), is not / is a thing the question names. Foreign counts only when
         the question names a thing of its own that the sentence does not give."""
-        names = [m.group(0) for m in _NAME.finditer(modifier) if m.group(0).lower().rstrip("s") not in _HARDWARE]
+        names = [m.group(0) for m in NAME.finditer(modifier) if m.group(0).lower().rstrip("s") not in _HARDWARE]
         if not names:
             return 0.0, 0.0
         product = names[-1]
@@ -450,7 +434,7 @@ class Scorer:
             return 0.0
         if lang.COLLECTIVE.search(clause):
             return 1.0
-        names = [m.group(0) for m in _NAME.finditer(clause)]
+        names = [m.group(0) for m in NAME.finditer(clause)]
         joined = re.search(r"\b[A-Z][\w-]+(?:,\s*[A-Z][\w-]+)*\s+(?:and|&)\s+[A-Z][\w-]+\b", clause)
         return 0.5 if joined and len(names) >= 2 else 0.0
 
@@ -475,28 +459,6 @@ class Scorer:
 _SUBPART = re.compile(
     r"\b(of which|including|of that|of this|of them|among them|of these)\s*(?:about |around |some )?$", re.I
 )
-_PERIOD_MENTION = re.compile(
-    r"\b(?:q[1-4]\b[^.;\n]{0,12}|fy\s*'?\d{2,4}|fiscal(?: year)? '?\d{2,4}|(?:first|second|third|fourth) (?:fiscal )?quarter"
-    r"[^.;\n]{0,20}|(?:19|20)\d\d)",
-    re.IGNORECASE,
-)
-
-
-def last_period(text: str) -> str:
-    """The last period mentioned in a text, with a little around it ("" when none)."""
-    found = list(_PERIOD_MENTION.finditer(text))
-    if not found:
-        return ""
-    m = found[-1]
-    return text[max(0, m.start() - 30) : m.end() + 30]
-
-
-def _published_in(p: Period, published: str) -> bool:
-    """The question's period is the year (and month) the source was published."""
-    year = int(published[:4]) if published[:4].isdigit() else None
-    if year is None or not p.years or year not in p.years or p.quarter is not None:
-        return False
-    return p.month is None or published[5:7] == f"{p.month:02d}"
 
 
 def unit_fit(unit: str | None, fig: Figure) -> float:
@@ -534,52 +496,6 @@ def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
     return left, right
 
 
-def period_in(p: Period, text: str) -> bool:
-    """Whether a text names the question's period (its year, quarter, fiscal year, month or "next quarter")."""
-    low = text.lower()
-    years = {int(y) for y in YEAR.findall(text)}
-    fiscal = {int(a or b) + (2000 if len(a or b) == 2 else 0) for a, b in _FISCAL_TEXT.findall(text)}
-    if p.relative is not None and not p.years and not p.quarter:
-        words = {
-            -1: ("last", "previous", "prior"),
-            0: ("this", "current"),
-            1: ("next", "coming", "upcoming", "following"),
-        }
-        return any(m.group(1).lower() in words[p.relative] for m in _RELATIVE_TEXT.finditer(text))
-    if p.quarter is not None:
-        quarters = {_quarter_number(m) for m in _QUARTER_TEXT.finditer(text)}
-        if p.quarter not in quarters:
-            return False
-        return not p.years or bool(set(p.years) & (years | fiscal))
-    if p.month is not None:
-        month = lang.MONTHS[p.month - 1]
-        return month in low and (not p.years or bool(set(p.years) & years))
-    if p.fiscal:
-        return bool(set(p.years) & fiscal)
-    return bool(set(p.years) & (years | fiscal))
-
-
-def period_conflicts(p: Period, text: str) -> bool:
-    """Whether a text names a period of the same sort that is not the question's (2024 for 2025, Q2 for Q3)."""
-    if p.quarter is not None:
-        quarters = {_quarter_number(m) for m in _QUARTER_TEXT.finditer(text)}
-        if quarters and p.quarter not in quarters:
-            return True
-        if p.fiscal and p.years:
-            fiscal = {int(a or b) + (2000 if len(a or b) == 2 else 0) for a, b in _FISCAL_TEXT.findall(text)}
-            return bool(fiscal) and not (fiscal & set(p.years))
-        return False
-    if p.years:
-        years = {int(y) for y in YEAR.findall(text)}
-        return bool(years) and not (years & set(p.years))
-    return False
-
-
-def _quarter_number(m: re.Match[str]) -> int:
-    number = m.group(1) or m.group(2)
-    return int(number) if number else lang.ORDINAL_QUARTERS[m.group(3).lower()]
-
-
 def _window(text: str, start: int, end: int, words: int) -> str:
     """Up to `words` words on each side of text[start:end], within the figure's clause."""
     clause_start, clause_end = clause_around(text, start, end)
@@ -605,47 +521,6 @@ def _modifier(text: str, fig: Figure) -> str:
         if w.lower().rstrip("s") in {n.rstrip("s") for n in lang.HARDWARE_NOUNS}:
             break
     return " ".join(out)
-
-
-def plural_anaphor(text: str) -> bool:
-    """The sentence's subject refers back to several parties ("Both companies", "They")."""
-    return _PLURAL_ANAPHOR.match(text) is not None
-
-
-def name_pair(text: str, start: int, end: int) -> str | None:
-    """The last "X and Y" pair of names in text[start:end], as written ("Tencent and ByteDance")."""
-    pairs = list(_NAME_PAIR.finditer(text, start, end))
-    return pairs[-1].group(0) if pairs else None
-
-
-def party_names(text: str, start: int, end: int, names: frozenset[str] | None = None) -> list[re.Match[str]]:
-    """Names in text[start:end] that can name a party: no model codes, no maker's name right before a model code
-    ("Nvidia" in "Nvidia B200"), and, given the corpus's `names` (words it capitalises), none of the ordinary
-    words a heading capitalises ("Totals", "Rack-scale")."""
-    out = []
-    for m in _NAME.finditer(text, start, end):
-        if not _is_name(text, m) or re.search(r"\d", m.group(0)):
-            continue
-        if names is not None and not any(w.lower() in names for w in re.findall(r"[A-Za-z]+", m.group(0))):
-            continue
-        if re.match(r"(?:['’]s)?\s+(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]+", text[m.end() : m.end() + 16]):
-            continue  # "Nvidia B200": a maker's name before a model code
-        out.append(m)
-    return out
-
-
-def _is_name(text: str, m: re.Match[str]) -> bool:
-    """A capitalised word that names someone: not a sentence opener, month, or "-based" adjective."""
-    word = m.group(0)
-    low = word.lower().rstrip(".")
-    if low in lang.STOPWORDS or low in lang.MONTHS or low.endswith("-based") or low in lang.HARDWARE_NOUNS:
-        return False
-    if low in lang.GENERIC_CAPS or low in lang.WEEKDAYS:
-        return False
-    if YEAR.fullmatch(word) or re.fullmatch(r"(?i)q[1-4]|h[12]|fy\d+", word):
-        return False
-    opening = m.start() == 0 or text[: m.start()].rstrip().endswith((".", "!", "?", ":", '"', "“"))
-    return not (opening and low in lang.QUESTION_OPENERS)
 
 
 def _same(a: Figure, b: Figure) -> bool:

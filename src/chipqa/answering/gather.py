@@ -128,9 +128,11 @@ def gather(passages: Sequence[Passage], document: Callable[[str], DocumentInfo |
 
 
 def _following(layout: Layout, end: int) -> list[tuple[int, int]]:
-    """Sentences after `end` in the same section, up to FOLLOW_CHARS characters."""
+    """Sentences after `end` in the same section (the section a heading ending at `end` opens), up to
+    FOLLOW_CHARS characters."""
     out: list[tuple[int, int]] = []
-    section = layout.section_start(end)
+    line = layout.lines[layout.line_at(max(0, end - 1))]
+    section = line.end if line.kind == "heading" else layout.section_start(end)
     for s, e in layout.sentences:
         if s < end:
             continue

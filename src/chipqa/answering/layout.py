@@ -23,7 +23,8 @@ _TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
 _QUESTION_LINE = re.compile(r"^(?:\*\*)?(?:Q|Question)\s*[:.)\-]|\?\s*(?:\*\*)?$")
 _TERMINAL = re.compile(r"[.!?…]['\")”’\]]*$")
 _BYLINE = re.compile(
-    r"^(?:by\s|published|updated|posted|last updated|written by|posted by|filed|dateline|\d{1,2} \w+ \d{4}\b|\w+ \d{1,2}, \d{4}$)",
+    r"^(?:by\s|published|updated|posted|last updated|written by|posted by|filed|dateline"
+    r"|\d{1,2} \w+ \d{4}\b|\w+ \d{1,2}, \d{4}$)",
     re.IGNORECASE,
 )
 _TERMINAL_SOMEWHERE = re.compile(r"[.!?]['\")”’\]]*(?:\s|$)")

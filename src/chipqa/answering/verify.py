@@ -96,12 +96,15 @@ def accept_draft(
 
 
 def _tied(body: str, fig: Figure, matcher: TermMatcher, required: Sequence[int]) -> bool:
-    """The name nearest before the figure in the draft is one of the question's, not another party's."""
-    before = [m for m in _NAME.finditer(body, 0, fig.start)]
-    if not before:
-        return True
-    nearest = before[-1].group(0)
-    return any(matcher.strength(i, nearest) > 0 for i in range(len(matcher.terms))) or not required
+    """The figure follows a name of the question with no other name in between ("Orvane Systems is buying
+    6,400"), or the draft names no one before it."""
+    before = body[: fig.start]
+    spans = [sp for i in range(len(matcher.terms)) for sp in matcher.spans(i, before)]
+    if not spans:
+        return not any(_NAME.finditer(before)) or not required
+    last = max(end for _, end, _ in spans)
+    between = [m.group(0) for m in _NAME.finditer(before, last)]
+    return not between
 
 
 def wording_supported(draft: str, source: str, threshold: float = WORDING_SUPPORT) -> bool:

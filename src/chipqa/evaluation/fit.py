@@ -219,7 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from chipqa.app.service import ChipQA
     from chipqa.core.settings import load_settings
-    from chipqa.evaluation.harness import git_commit, load_questions
+    from chipqa.evaluation.questions import load_questions
+    from chipqa.evaluation.report import git_commit
     from chipqa.evaluation.suites import load_suites, suite_app
     from chipqa.index.embedding import offline
 

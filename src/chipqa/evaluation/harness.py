@@ -9,8 +9,6 @@ on that and `[gate.all]` on every question.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,102 +19,21 @@ from typing import TYPE_CHECKING, Any
 import tomllib
 
 from chipqa.core.errors import ConfigError, InputError
-from chipqa.evaluation.metrics import check_gate, format_table, score_question, summarize
+from chipqa.evaluation.metrics import check_gate, score_question, summarize
+from chipqa.evaluation.questions import load_questions
+from chipqa.evaluation.report import STRETCH_TAG, dump_json, format_console, git_commit, save_reports
 
 if TYPE_CHECKING:
     from chipqa.answering.pipeline import AskResult
     from chipqa.app.service import ChipQA
 
 DEFAULT_GATE = Path("eval/gate.toml")
-REPORTS_DIR = Path("eval/reports")
-STRETCH_TAG = "stretch"
 GATE_SCOPES = ("core", "all")
-# The metrics a history line keeps, for trends across commits.
-HEADLINE = (
-    "answer_accuracy",
-    "figure_accuracy",
-    "open_accuracy",
-    "wrong_verified_rate",
-    "abstention_accuracy",
-    "false_abstention_rate",
-    "grounding_rate",
-    "citation_precision",
-    "citation_recall",
-    "hit_at_k",
-    "mrr",
-    "evidence_presence",
-    "conflict_recall",
-    "false_conflict_rate",
-    "total_p50_ms",
-    "total_p95_ms",
-)
-_SNIPPET = 120
 # Metric names a gate may name: the scalar entries of a summary.
 _GATEABLE = frozenset(name for name, value in summarize([]).items() if name != "n" and not isinstance(value, dict))
 
-# field: (allowed types, required)
-_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
-    "id": ((str,), True),
-    "question": ((str,), True),
-    "answerable": ((bool,), True),
-    "expected": ((str, type(None)), False),
-    "aliases": ((list,), False),
-    "sources": ((list,), False),
-    "tags": ((list,), False),
-    "inputs": ((list,), False),
-}
-_TYPE_NAMES = {str: "a string", bool: "true or false", list: "a list", type(None): "null"}
 
 Ask = Callable[[str], "AskResult"]
-
-
-def load_questions(path: Path) -> list[dict[str, Any]]:
-    """Rows of a questions JSONL file; a malformed line is an InputError naming the file and line number."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError(f"no such questions file: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read questions file {path}: {exc}") from None
-    rows: list[dict[str, Any]] = []
-    seen: dict[str, int] = {}
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        where = f"{path} line {number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: invalid JSON: {exc.msg} (column {exc.colno})") from None
-        if not isinstance(row, dict):
-            raise InputError(f"{where}: expected a JSON object, got {type(row).__name__}")
-        _check_row(row, where)
-        if row["id"] in seen:
-            raise InputError(f"{where}: duplicate id '{row['id']}' (first on line {seen[row['id']]})")
-        seen[row["id"]] = number
-        rows.append(row)
-    if not rows:
-        raise InputError(f"{path} holds no questions")
-    return rows
-
-
-def _check_row(row: Mapping[str, Any], where: str) -> None:
-    for name, (types, required) in _FIELDS.items():
-        if name not in row:
-            if required:
-                raise InputError(f"{where}: missing required field '{name}'")
-            continue
-        value = row[name]
-        if not isinstance(value, types):
-            wanted = " or ".join(_TYPE_NAMES[t] for t in types)
-            raise InputError(f"{where}: field '{name}' must be {wanted}, got {json.dumps(value)[:40]}")
-        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
-            raise InputError(f"{where}: field '{name}' must be a list of strings")
-    for name in ("id", "question"):
-        if not row[name].strip():
-            raise InputError(f"{where}: field '{name}' is empty")
-    if row["answerable"] and not row.get("expected"):
-        raise InputError(f"{where}: an answerable question needs 'expected'")
 
 
 def answer_record(result: AskResult) -> dict[str, Any]:
@@ -217,187 +134,6 @@ def gate_lines(summary: Mapping[str, Any], gate: Mapping[str, Mapping[str, float
     return lines, passed
 
 
-def scope_line(summary: Mapping[str, Any]) -> str:
-    return (
-        f'questions: {summary["n"]} = core {summary["n_core"]} (without tag "{STRETCH_TAG}") '
-        f"+ stretch {summary['n_stretch']}; passages scored: top {summary['k']}"
-    )
-
-
-def format_failures(results: Sequence[Mapping[str, Any]], label: str = "chipqa") -> str:
-    """Failure categories with their question ids, one line each."""
-    by_category: dict[str, list[str]] = {}
-    for r in results:
-        if r.get("failure"):
-            by_category.setdefault(str(r["failure"]), []).append(str(r["id"]))
-    if not by_category:
-        return f"{label} failures: none"
-    ordered = sorted(by_category.items(), key=lambda item: (-len(item[1]), item[0]))
-    return "\n".join([f"{label} failures:"] + [f"  {cat} ({len(ids)}): {', '.join(ids)}" for cat, ids in ordered])
-
-
-def format_console(payload: Mapping[str, Any]) -> str:
-    """What `chipqa eval` prints: the table, the core/stretch split, failures, and the gate."""
-    summary = payload["summary"]
-    base = payload.get("baseline")
-    parts = [format_table(summary, base["summary"] if base else None).rstrip(), scope_line(summary)]
-    if base:
-        parts.append(f"baseline: plain LlamaIndex query engine, llm {base['llm']}")
-        if base.get("note"):
-            parts.append(f"baseline note: {base['note']}")
-    parts.append(format_failures(payload["results"]))
-    if base:
-        parts.append(format_failures(base["results"], "baseline"))
-    gate = payload.get("gate")
-    if gate:
-        parts.extend(gate["lines"])
-        parts.append(f"gate: {'PASS' if gate['passed'] else 'FAIL'} ({gate['file']})")
-    return "\n".join(parts) + "\n"
-
-
-def _without_tags(summary: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in summary.items() if k != "by_tag"}
-
-
-def _md_cell(text: Any) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
-def format_markdown(payload: Mapping[str, Any]) -> str:
-    """The Markdown report: headline table chipqa vs baseline, core table, by-tag, gate, failures."""
-    meta, summary = payload["meta"], payload["summary"]
-    base = payload.get("baseline")
-    base_summary = base["summary"] if base else None
-    out = [
-        "# chipqa eval report",
-        "",
-        f"- run: {meta['timestamp']} · commit `{meta['commit']}` · llm `{meta['llm']}` · "
-        f"questions `{meta['questions']}` · {meta['seconds']:.0f} s",
-        f"- {scope_line(summary)}",
-    ]
-    if base:
-        out.append(
-            f"- baseline: plain LlamaIndex `as_query_engine` (same index, embedding, LLM, top-k), llm `{base['llm']}`"
-        )
-        if base.get("note"):
-            out.append(f"- baseline note: {base['note']}")
-    gate = payload.get("gate")
-    if gate:
-        out += [
-            "",
-            f"## Gate: {'PASS' if gate['passed'] else 'FAIL'}",
-            "",
-            f"Thresholds: `{gate['file']}`",
-            "",
-        ]
-        out += [f"- {line.removeprefix('gate ')}" for line in gate["lines"]]
-    out += [
-        "",
-        "## All questions",
-        "",
-        format_table(_without_tags(summary), _without_tags(base_summary) if base_summary else None),
-    ]
-    if summary["n_stretch"]:
-        out += [
-            f'## Core questions (n={summary["n_core"]}, without tag "{STRETCH_TAG}")',
-            "",
-            format_table(_without_tags(summary["core"]), _without_tags(base_summary["core"]) if base_summary else None),
-        ]
-    out += [
-        "## Accuracy by tag",
-        "",
-        _by_tag_table(summary, base_summary),
-        "## Failure categories",
-        "",
-        _failure_count_table(summary, base_summary),
-        "## Failures (chipqa)",
-        "",
-    ]
-    failed = [r for r in payload["results"] if r.get("failure")]
-    if failed:
-        out += ["| id | category | tags | expected | answer |", "|---|---|---|---|---|"]
-        for r in failed:
-            answer = _md_cell(r.get("answer", ""))
-            answer = answer if len(answer) <= _SNIPPET else answer[: _SNIPPET - 1] + "…"
-            out.append(
-                f"| {r['id']} | {r['failure']} | {', '.join(r.get('tags') or [])} | "
-                f"{_md_cell(r.get('expected') or '—')} | {answer} |"
-            )
-    else:
-        out.append("None.")
-    return "\n".join(out) + "\n"
-
-
-def _by_tag_table(summary: Mapping[str, Any], base: Mapping[str, Any] | None) -> str:
-    theirs = (base or {}).get("by_tag") or {}
-    lines = ["| tag | n | chipqa | baseline |", "|---|---:|---:|---:|"]
-    for tag, stats in (summary.get("by_tag") or {}).items():
-        other = theirs.get(tag, {}).get("accuracy")
-        lines.append(f"| {tag} | {stats['n']} | {stats['accuracy']:.3f} | {'–' if other is None else f'{other:.3f}'} |")
-    return "\n".join(lines) + "\n"
-
-
-def _failure_count_table(summary: Mapping[str, Any], base: Mapping[str, Any] | None) -> str:
-    ours, theirs = summary.get("failures") or {}, (base or {}).get("failures") or {}
-    lines = ["| category | chipqa | baseline |", "|---|---:|---:|"]
-    for cat in sorted(set(ours) | set(theirs)):
-        lines.append(f"| {cat} | {ours.get(cat, 0)} | {theirs.get(cat, 0) if base else '–'} |")
-    return "\n".join(lines) + "\n"
-
-
-def git_commit(cwd: Path | None = None) -> str:
-    """The short commit hash of the checkout at cwd, or "unknown"."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return out.stdout.strip() or "unknown"
-
-
-def history_line(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """One run, condensed for eval/reports/history.jsonl."""
-    meta, summary = payload["meta"], payload["summary"]
-    base = payload.get("baseline")
-    gate = payload.get("gate")
-    return {
-        "timestamp": meta["timestamp"],
-        "commit": meta["commit"],
-        "llm": meta["llm"],
-        "questions": meta["questions"],
-        "n": summary["n"],
-        "n_core": summary["n_core"],
-        "seconds": meta["seconds"],
-        "gate": None if gate is None else ("pass" if gate["passed"] else "fail"),
-        "metrics": _headline(summary),
-        "core": _headline(summary["core"]),
-        "baseline": None if base is None else {"llm": base["llm"], **_headline(base["summary"])},
-    }
-
-
-def _headline(summary: Mapping[str, Any]) -> dict[str, float | None]:
-    return {name: None if summary.get(name) is None else round(float(summary[name]), 4) for name in HEADLINE}
-
-
-def save_reports(payload: Mapping[str, Any], directory: Path = REPORTS_DIR) -> None:
-    """latest.json, latest.md, and one appended line of history.jsonl."""
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "latest.json").write_text(_dump(payload), encoding="utf-8")
-    (directory / "latest.md").write_text(format_markdown(payload), encoding="utf-8")
-    with open(directory / "history.jsonl", "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(history_line(payload), ensure_ascii=False) + "\n")
-
-
-def _dump(payload: Mapping[str, Any]) -> str:
-    return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
-
-
 def evaluate(
     app: ChipQA, questions: Sequence[Mapping[str, Any]], llm: str | None = None, baseline: bool = False
 ) -> dict[str, Any]:
@@ -466,7 +202,7 @@ def run_eval_command(
     if output is not None:
         try:
             output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(_dump(payload), encoding="utf-8")
+            output.write_text(dump_json(payload), encoding="utf-8")
         except OSError as exc:
             raise InputError(f"cannot write {output}: {exc}") from None
     if write_reports:

@@ -21,17 +21,10 @@ from typing import TYPE_CHECKING, Any
 import tomllib
 
 from chipqa.core.errors import ConfigError, InputError
-from chipqa.evaluation.harness import (
-    DEFAULT_GATE,
-    REPORTS_DIR,
-    evaluate,
-    format_markdown,
-    gate_lines,
-    git_commit,
-    history_line,
-    load_questions,
-)
+from chipqa.evaluation.harness import DEFAULT_GATE, evaluate, gate_lines
 from chipqa.evaluation.metrics import summarize
+from chipqa.evaluation.questions import load_questions
+from chipqa.evaluation.report import REPORTS_DIR, format_markdown, git_commit, history_line
 
 if TYPE_CHECKING:
     from chipqa.app.service import ChipQA
