@@ -108,37 +108,22 @@ def load_generator(settings: Settings) -> Generator | None:
 
 
 def _local(settings: Settings) -> LLM:
-    """LlamaIndex's LlamaCPP around the bundled Gemma, whose weights `preload_local` may be loading already."""
+    """The bundled Gemma as a LlamaIndex LLM, over weights that `preload_local` may be loading already."""
     try:
-        from llama_index.core.llms import CustomLLM
-        from llama_index.llms.llama_cpp import LlamaCPP
+        import llama_cpp  # noqa: F401
     except ImportError as exc:
         raise ConfigError(f"the local LLM needs llama-cpp-python and the bundled model: {exc}") from None
+    from chipqa.llm.local import LoadedLlama
 
-    class _LoadedLlamaCPP(LlamaCPP):
-        """LlamaCPP over a llama_cpp.Llama that is already loaded; everything else is LlamaCPP's."""
-
-        def __init__(self, model: Any, **kwargs: Any) -> None:
-            CustomLLM.__init__(self, context_window=model.n_ctx(), **kwargs)
-            self._model = model
-
-    model = _local_weights(settings)
-    return _LoadedLlamaCPP(
-        model,
-        model_url=None,
-        model_path=model.model_path,
-        temperature=0.0,
-        max_new_tokens=settings.llm_max_tokens,
+    return LoadedLlama.over(
+        _local_weights(settings),
+        max_tokens=settings.llm_max_tokens,
         generate_kwargs={
             "top_k": 1,
             "repeat_penalty": 1.1,
             "stop": ["\n", "Question:", "Evidence:"],
             "temperature": 0.0,
-            "max_tokens": settings.llm_max_tokens,
         },
-        model_kwargs=_model_kwargs(settings),
-        completion_to_prompt=lambda text: text,
-        verbose=False,
     )
 
 
