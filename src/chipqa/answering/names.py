@@ -46,11 +46,18 @@ _PERIOD_TOKEN = re.compile(r"(?i)q[1-4]|[1-4]q|h[12]|fy'?\d{2,4}|cy'?\d{2,4}")
 class Lexicon(Protocol):
     """What understanding needs from the index: its words, names and their statistics."""
 
-    names: frozenset[str]
-    lexicon: frozenset[str]  # ordinary English words (the embedding model's vocabulary)
-    phrases: Mapping[str, int]
-    before_code: Mapping[str, int]
-    counts: Mapping[str, int]
+    @property
+    def names(self) -> frozenset[str]: ...  # words the corpus capitalises
+    @property
+    def lexicon(self) -> frozenset[str]: ...  # ordinary English words (the embedding model's vocabulary)
+    @property
+    def phrases(self) -> Mapping[str, int]: ...  # multi-word names and how often they occur
+    @property
+    def before_code(self) -> Mapping[str, int]: ...  # how often a word precedes a model code
+    @property
+    def counts(self) -> Mapping[str, int]: ...
+    @property
+    def n_docs(self) -> int: ...
 
     def __contains__(self, word: str) -> bool: ...
     def correct(self, word: str) -> str | None: ...
@@ -153,7 +160,7 @@ def find_terms(text: str, lexicon: Lexicon) -> tuple[tuple[Term, ...], tuple[str
         maker = prefix and len(term.forms[0].split()) == 1 and _is_maker(term.forms[0], lexicon)
         subject = (
             not term.code
-            and getattr(lexicon, "n_docs", 0) >= SUBJECT_MIN_DOCS
+            and lexicon.n_docs >= SUBJECT_MIN_DOCS
             and all(lexicon.doc_fraction(w) >= SUBJECT_DOC_SHARE for w in term.forms[0].lower().split())
         )
         out.append(replace(term, optional=True) if maker or subject or term.optional else term)

@@ -98,9 +98,9 @@ def _product(text: str, matcher: TermMatcher) -> str | None:
         # "Ascend 910C", "Gaudi 3": take the family name before the code too.
         before = re.search(r"([A-Z][A-Za-z]+)\s+$", text[: m.start()])
         return f"{before.group(1)} {word}" if before and not _is_question_name(before.group(1), matcher) else word
-    m = re.search(r"\b([A-Z][A-Za-z]+(?:\s+[A-Z][A-Za-z]+)?)\s+(?:GPUs?|chips?|accelerators?|processors?)\b", text)
-    if m and not _is_question_name(m.group(1), matcher):
-        return m.group(1)
+    named = re.search(r"\b([A-Z][A-Za-z]+(?:\s+[A-Z][A-Za-z]+)?)\s+(?:GPUs?|chips?|accelerators?|processors?)\b", text)
+    if named and not _is_question_name(named.group(1), matcher):
+        return named.group(1)
     return None
 
 

@@ -38,7 +38,8 @@ class AskResult:
 class Retriever(Protocol):
     """What answering needs of the index (chipqa.index.retrieval.HybridRetriever)."""
 
-    vocabulary: Lexicon
+    @property
+    def vocabulary(self) -> Lexicon: ...
 
     def refresh(self) -> None: ...
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]: ...

@@ -7,7 +7,7 @@ model through LlamaIndex's public extension point for LLMs, CustomLLM.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 from llama_index.core.bridge.pydantic import PrivateAttr
@@ -47,7 +47,7 @@ class LoadedLlama(CustomLLM):
     def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
         chunks = self._model.create_completion(prompt, max_tokens=self.max_tokens, stream=True, **self.generate_kwargs)
 
-        def gen() -> Iterator[CompletionResponse]:
+        def gen() -> Generator[CompletionResponse, None, None]:
             text = ""
             for chunk in chunks:
                 delta = chunk["choices"][0]["text"]

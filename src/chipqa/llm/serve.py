@@ -11,7 +11,7 @@ def main() -> None:
 
     defaults = native.llama_model_default_params
 
-    def without_extra_buffers():  # type: ignore[no-untyped-def]
+    def without_extra_buffers() -> object:
         params = defaults()
         params.use_extra_bufts = False
         return params
