@@ -61,6 +61,8 @@ FIGURE_FEATURES = (
     "code_missing",
     "negated",
     "was_before",
+    "earlier_match",
+    "verb_match",
     "fraction_word",
     "table_row",
     "heading_line",
@@ -270,6 +272,9 @@ class Scorer:
         )
         features["negated"] = 1.0 if lang.NEGATION.search(clause) else 0.0
         features["was_before"] = 1.0 if lang.WAS_BEFORE.search(text[max(0, fig.start - 40) : fig.start]) else 0.0
+        asks_earlier = bool(lang.ASKS_EARLIER.search(q.focus.lower()))
+        features["earlier_match"] = 1.0 if (features["was_before"] == 1.0) == asks_earlier else 0.0
+        features["verb_match"] = self._verb_match(text, fig, clause_start, clause_end)
         features["fraction_word"] = 1.0 if fig.kind == "percent" and not re.search(r"\d", fig.text) else 0.0
         features["table_row"] = 1.0 if s.kind == "table_row" else 0.0
         features["follows"] = 1.0 if s.follows else 0.0
@@ -313,6 +318,26 @@ class Scorer:
         if nearest.start() >= clause_start or not any(self._is_question_name(n.group(0)) for n in names):
             return 1.0
         return 0.5
+
+    def _verb_match(self, text: str, fig: Figure, clause_start: int, clause_end: int) -> float:
+        """1 when the verb nearest the figure is of the question's kind (ordered for ordered, delivered for
+        received, added for added), 0 when it is of another kind, 0.5 when either says none."""
+        asked = {k for k in self.q.keywords if k.startswith("~") and k != "~hardware"}
+        if not asked:
+            return 0.5
+        best: tuple[int, str] | None = None
+        for m in re.finditer(r"[A-Za-z]+", text[clause_start:clause_end]):
+            marks = lang.verb_classes([lang.stem(m.group(0))])
+            marks = [c for c in marks if c != "~hardware"]
+            if not marks:
+                continue
+            start = clause_start + m.start()
+            distance = fig.start - start - len(m.group(0)) if start < fig.start else start - fig.end
+            if best is None or abs(distance) < best[0]:
+                best = (abs(distance), marks[0])
+        if best is None:
+            return 0.5
+        return 1.0 if best[1] in asked else 0.0
 
     def _mixed(self, clause: str, fig: Figure) -> float:
         """1 when the figure counts several models at once ("10,900 GPUs, mostly H100, H200 and B200") while

@@ -125,12 +125,17 @@ FUTURE = re.compile(
 GUIDANCE = re.compile(r"\b(guidance|guided|guides|guide[sd]? to|forecasts?|outlook|projected|projection)\b", re.I)
 GUIDANCE_QUESTION = re.compile(r"\b(guid\w*|forecast\w*|outlook|project\w*|expect\w*|target\w*|plan\w*|will)\b")
 WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+# A question about the earlier state of something ("its original order", "before the revision").
+ASKS_EARLIER = re.compile(
+    r"\b(original|originally|initial|initially|first announced|previous|previously|earlier|before)\b"
+)
 # A clause that denies what it states ("not a confirmed order", "has not yet placed").
 NEGATION = re.compile(r"\b(not|no|never|none|neither|nor|without|yet to)\b|n['’]t\b", re.IGNORECASE)
 # A figure given as the earlier value of a change, or as a comparison ("up from 140", "(from $31)",
 # "against consensus of $66.0 million").
 WAS_BEFORE = re.compile(
     r"(?:\bup from|\bdown from|\(\s*from|\bfrom the|\bfrom|\bcompared with|\bcompared to|\bversus|\bvs\.?"
+    r"|\bmore than the|\bless than the|\bfewer than the|\bhigher than the|\bbelow the|\babove the"
     r"|\bagainst|\bconsensus of|\bestimates? of|\bprevious(?:ly)?|\bearlier|\boriginal(?:ly)?)\s*(?:an? |the |its )?"
     r"(?:estimated |planned |reported )?$",
     re.IGNORECASE,
@@ -241,6 +246,8 @@ VERB_CLASSES = {
     "deliver": """deliver delivered delivery deliveries receive received receiving ship shipped shipping shipment
         shipments arrive arrived arriving install installed installation land landed reach reached""",
     "operate": """operate operates operated operating run runs running ran own owns owned fleet live online""",
+    "add": """add adds added adding more extra additional raise raised increase increased enlarge enlarged expand
+        expanded top""",
     "spend": """spend spent spending pay paid pays cost costs costing invest invested investing investment worth
         value valued price priced""",
 }

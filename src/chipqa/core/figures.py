@@ -103,7 +103,12 @@ _DATE_DAY_RES = (
 )
 # A one- or two-digit number right after a capitalised word (not opening a sentence) is part of a name.
 _NAME_NUMBER_RE = re.compile(r"\d{1,2}$")
-_NAME_BEFORE_RE = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]+[A-Za-z]*\s$")
+_NAME_BEFORE_RE = re.compile(r"\b(?P<word>[A-Z][a-z]+[A-Za-z]*)\s$")
+# Capitalised function words that may open a sentence before a real figure ("In 3 years", "By 2 pm").
+_OPENERS = frozenset(
+    "The A An Its Their These Those This That Each Every Another In On At By For To Of From With About Around Only"
+    " Just Some All Over Under Nearly Almost".split()
+)
 _CITATION_RE = re.compile(r"\[\^?[0-9]{1,3}(?:[^\S\n]*[,;–-][^\S\n]*[0-9]{1,3})*\]")
 
 _SCALE_WORDS = {
@@ -298,7 +303,8 @@ def _raw_from_match(text: str, match: re.Match[str]) -> _Raw | None:
     pre, sw, sl, post = match.group("pre"), match.group("sw"), match.group("sl"), match.group("post")
     if pre is None and not _clean_start(text, num_start):
         return None
-    if pre is None and _NAME_NUMBER_RE.match(match.group("num")) and _NAME_BEFORE_RE.search(text, 0, num_start):
+    named = _NAME_BEFORE_RE.search(text, max(0, num_start - 30), num_start) if pre is None else None
+    if named and _NAME_NUMBER_RE.match(match.group("num")) and named.group("word") not in _OPENERS:
         return None  # "Horizon 1", "Gaudi 3", "Polaris Forge 2": the number is part of a name
     end = match.end()
     if end < len(text) and (text[end].isalnum() or text[end] == "_"):

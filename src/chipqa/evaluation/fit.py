@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,7 +45,9 @@ class Example:
     labels: list[int]
 
 
-def collect(app: Any, questions: Sequence[dict[str, Any]], llm: str | None = None) -> list[Example]:
+def collect(
+    app: Any, questions: Sequence[dict[str, Any]], llm: str | None = None, drafts: Mapping[str, str] | None = None
+) -> list[Example]:
     """Candidates and labels for every question, through the real retrieval and evidence stages."""
     from chipqa.answering.draft import draft
     from chipqa.answering.pipeline import _evidence, retrieval_query
@@ -64,8 +66,8 @@ def collect(app: Any, questions: Sequence[dict[str, Any]], llm: str | None = Non
         expected = [e for e in [row.get("expected"), *(row.get("aliases") or [])] if e]
         sources = set(row.get("sources") or [])
         if q.wants_figure or (q.asks == "party" and q.operation in ("max", "min") and not is_open(row)):
-            draft_text = ""
-            if generator is not None:
+            draft_text = (drafts or {}).get(row["id"], "")
+            if generator is not None and drafts is None:
                 evidence = _evidence(q, sentences, model)
                 draft_text = draft(generator, q.focus, [s.text for s in evidence]) if evidence else ""
             fq = q if q.wants_figure else replace(q, asks="count")
@@ -211,6 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--llm", default="none", help="LLM whose drafts feed llm_agrees (default none)")
     parser.add_argument("--output", type=Path, default=MODEL_FILE)
+    parser.add_argument(
+        "--drafts", type=Path, default=None, help="drafts of the LLM by question id (JSON), instead of drafting now"
+    )
     args = parser.parse_args(argv)
     names = args.suite or list(TUNE_SUITES)
     if any("tune" not in name for name in names):
@@ -232,7 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = suite_app(base, suite, args.llm)
         app.ingest(list(suite.corpus))
         questions = [row for path in suite.questions for row in load_questions(path)]
-        examples += collect(app, questions, None if args.llm == "none" else args.llm)
+        drafts = json.loads(args.drafts.read_text(encoding="utf-8")) if args.drafts else None
+        examples += collect(app, questions, None if args.llm == "none" else args.llm, drafts)
     figure_ex = [e for e in examples if e.kind == "figure"]
     sentence_ex = [e for e in examples if e.kind == "sentence"]
     figure_names = [n for n in feat.FIGURE_FEATURES if args.llm != "none" or n != "llm_agrees"]
