@@ -243,3 +243,40 @@ def test_streamed_tokens_stop_at_the_first_figure(retriever: FakeRetriever) -> N
     llm = ScriptedLLM("Orvane Systems is buying 6,400 Kestrel K9 accelerators [1].\n", chunk=3)
     Answerer(retriever, llm).ask("How many Kestrel K9 accelerators is Orvane Systems buying?", on_token=shown.append)
     assert "".join(shown) == "Orvane Systems is buying "
+
+
+REVISED = """Orvane lifts Kestrel order
+
+Published: 9 September 2026
+
+Orvane Systems has raised its order for Kestrel K9 accelerators to 9,000 chips, up from the 6,400 it agreed in March.
+"""
+
+
+def test_a_revised_figure_reads_as_a_timeline_and_a_change_is_computed() -> None:
+    retriever = FakeRetriever({"wire": WIRE.replace("3 March 2026", "3 March 2026"), "later": REVISED})
+
+    class Dated(FakeRetriever):
+        def document(self, doc_id: str) -> Any:
+            info = super().document(doc_id)
+            return DocumentInfo(
+                info.doc_id, info.text, info.title, info.source, "2026-03-03" if doc_id == "wire" else "2026-09-09"
+            )
+
+    dated = Dated({"wire": WIRE, "later": REVISED})
+    answer = Answerer(dated, None).ask("How many Kestrel K9 accelerators is Orvane Systems buying?").answer
+    if answer.conflicts:
+        dates = [c.citations[0] for c in answer.conflicts[0].figures]
+        assert answer.figures[0].text in ("9,000", "9,000 chips") or answer.figures[0].value == 9000
+        assert len(dates) == 2
+    change = (
+        Answerer(retriever, None).ask("By how many accelerators did Orvane Systems raise its Kestrel K9 order?").answer
+    )
+    assert not change.abstained and change.figures[0].value == 2600 and change.figures[0].computed
+
+
+def test_summarize_quotes_two_to_four_cited_sentences(retriever: FakeRetriever) -> None:
+    answer = Answerer(retriever, None).ask("Summarize Orvane Systems' Lisbon cluster plans").answer
+    assert not answer.abstained and 2 <= len(answer.citations) <= 4
+    for c in answer.citations:
+        assert c.text in answer.answer and DOCS[c.doc_id][c.start : c.end] == c.text

@@ -257,6 +257,14 @@ def _open(
     return text, figures, []
 
 
+def _summary(
+    q: Question, d: Decision, cites: c.Citations, matcher: TermMatcher, required: list[int], draft_text: str
+) -> Parts:
+    numbers = [cites.sentence(p.sentence)[0] for p in d.picks]
+    text = " ".join(f"{p.sentence.text.rstrip()} {c.marks([n])}" for p, n in zip(d.picks, numbers, strict=True))
+    return text, [], []
+
+
 def _fig(pick: Candidate) -> Figure:
     assert pick.figure is not None
     return pick.figure
@@ -269,4 +277,5 @@ _COMPOSERS: dict[str, Composer] = {
     "choice": _choice,
     "superlative": _superlative,
     "open": _open,
+    "summary": _summary,
 }

@@ -34,7 +34,9 @@ CONFLICT_SHARE = 0.6
 # Candidates from the best document that a superlative is taken over: at least this share of the best one.
 POOL_SHARE = 0.35
 
-DecisionKind = Literal["abstain", "lookup", "conflict", "arithmetic", "superlative", "choice", "open"]
+DecisionKind = Literal["abstain", "lookup", "conflict", "arithmetic", "superlative", "choice", "open", "summary"]
+# A summary quotes at most this many sentences, from the document its best sentence is in.
+SUMMARY_SENTENCES = 4
 
 
 @dataclass(frozen=True)
@@ -337,6 +339,8 @@ def _superlative(q: Question, cands: Sequence[Candidate], model: Model) -> Decis
 
 def _open(q: Question, sentences: Sequence[Sentence], model: Model) -> Decision:
     cands = [c for c in sentence_candidates(q, sentences, model) if verified(q, c)]
+    if q.asks == "summary":
+        return _summary(cands, model)
     for c in cands[:5]:
         if c.score < model.sentence.threshold:
             break
@@ -344,3 +348,17 @@ def _open(q: Question, sentences: Sequence[Sentence], model: Model) -> Decision:
         if phrase:
             return Decision("open", picks=(c,), phrase=phrase)
     return Decision("abstain", reason="The indexed sources do not answer this.")
+
+
+def _summary(cands: Sequence[Candidate], model: Model) -> Decision:
+    """ "Summarize X": the best sentence about it and the next best of its document (2 to 4), in document
+    order; only verified sentences, the first of them above the threshold."""
+    usable = [c for c in cands if c.sentence.kind not in ("heading", "question", "byline")]
+    if not usable or usable[0].score < model.sentence.threshold:
+        return Decision("abstain", reason="The indexed sources do not say enough about this to summarize.")
+    doc = usable[0].sentence.doc_id
+    picks = [c for c in usable if c.sentence.doc_id == doc][:SUMMARY_SENTENCES]
+    if len(picks) < 2:
+        picks += [c for c in usable if c not in picks][: 2 - len(picks)]
+    picks.sort(key=lambda c: (c.sentence.doc_id != doc, c.sentence.start))
+    return Decision("summary", picks=tuple(picks))

@@ -18,7 +18,18 @@ from chipqa.core.figures import parse_figures
 from chipqa.core.text import addressed_to_model, split_sentences
 
 AnswerType = Literal[
-    "count", "money", "percent", "year", "figure", "time", "place", "reason", "party", "product", "description"
+    "count",
+    "money",
+    "percent",
+    "year",
+    "figure",
+    "time",
+    "place",
+    "reason",
+    "party",
+    "product",
+    "description",
+    "summary",
 ]
 Operation = Literal["difference", "sum", "max", "min"]
 # "figure": some figure of a kind the question does not fix ("How big is the programme?").
@@ -176,6 +187,8 @@ def with_terms(q: Question, terms: tuple[Term, ...]) -> Question:
 
 def _answer_type(low: str, operation: Operation | None) -> AnswerType:
     head = low.lstrip("¿¡ ")
+    if re.match(r"(summari[sz]e|give (me )?(a |an )?(summary|overview)|(a |an )?(summary|overview) of)\b", head):
+        return "summary"  # 2-4 cited sentences
     # A figure the question states ("the $2.5 billion of notes") tells what it knows, not what it asks.
     head = _FIGURE_IN_QUESTION.sub(" ", head)
     if re.search(
