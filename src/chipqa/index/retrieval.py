@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chipqa.core.models import Passage
@@ -78,12 +79,31 @@ class Vocabulary:
         return match[0] if match else None
 
 
+@dataclass(frozen=True)
+class IndexView:
+    """Everything retrieval derives from one state of the index, built together and swapped in at once, so a
+    question never mixes one state's BM25 with another's vocabulary."""
+
+    key: tuple[tuple[str, str, int], ...] | None  # None: not built yet
+    committed: frozenset[str]
+    vocabulary: Vocabulary
+    year_marks: dict[str, list[tuple[int, str]]]
+    bm25: Any  # None when the index holds no chunks
+    corpus_size: int
+    dense_index: Any
+    fused: dict[int, Any] = field(default_factory=dict)  # per top-k, filled on first use
+
+
+_EMPTY = IndexView(None, frozenset(), Vocabulary([]), {}, None, 0, None)
+
+
 class HybridRetriever:
     """Dense + BM25, fused with reciprocal rank fusion (LlamaIndex QueryFusionRetriever).
 
-    The retrievers are built once per index state (and per top-k) and reused. Embedded, a query checks the
-    index files' mtimes and re-reads the document manifest only when they changed; a server's manifest is
-    read on every query.
+    The retrievers are built once per index state (and per top-k) and reused. A query checks a cheap stamp
+    of the index (file mtimes embedded, a generation on a server) and re-reads the manifest only when it
+    changed. Safe to call from several threads at once: a rebuild happens on one, under a lock, and the new
+    `IndexView` replaces the old one in one assignment.
     """
 
     def __init__(
@@ -98,20 +118,27 @@ class HybridRetriever:
         self.embed_model = embed_model
         self.top_k = top_k
         self._lock = threading.Lock()
-        self._state_key: tuple[tuple[str, str, int], ...] | None = None
-        self._stamp: tuple[tuple[str, int, int], ...] | None = None
+        self._view = _EMPTY
+        self._stamp: tuple[Any, ...] | None = None
         self._checked_at = 0.0
-        self._bm25: Any = None
-        self._dense_index: Any = None
-        self._fused: dict[int, Any] = {}
-        self.vocabulary = Vocabulary([])
-        self.committed: set[str] = set()
-        self.year_marks: dict[str, list[tuple[int, str]]] = {}
         self.build_seconds = 0.0
+
+    @property
+    def view(self) -> IndexView:
+        """The index state the next question is answered from."""
+        return self._view
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        return self._view.vocabulary
+
+    @property
+    def committed(self) -> frozenset[str]:
+        return self._view.committed
 
     def years_in_force(self, doc_id: str, position: int) -> set[str]:
         """The year(s) a sentence at `position` speaks of when it names none: the last one named before it."""
-        marks = self.year_marks.get(doc_id, [])
+        marks = self._view.year_marks.get(doc_id, [])
         before = [year for pos, year in marks if pos < position]
         if before:
             return {before[-1]}
@@ -119,57 +146,56 @@ class HybridRetriever:
 
     def correct(self, text: str) -> str:
         """The text with misspelled words replaced by the closest indexed word ("Microsft" → "Microsoft")."""
+        vocabulary = self._view.vocabulary
 
         def fix(m: re.Match[str]) -> str:
             word = m.group(0)
-            found = self.vocabulary.correct(word)
+            found = vocabulary.correct(word)
             if not found:
                 return word
             return found.capitalize() if word[0].isupper() else found
 
         return _WORD.sub(fix, text)
 
-    def expand(self, question: str) -> str:
+    def expand(self, question: str, vocabulary: Vocabulary | None = None) -> str:
         """The question with corrections of misspelled words appended (the original words stay)."""
-        fixes = [fix for w in _WORD.findall(question) if (fix := self.vocabulary.correct(w))]
+        vocabulary = vocabulary or self._view.vocabulary
+        fixes = [fix for w in _WORD.findall(question) if (fix := vocabulary.correct(w))]
         return f"{question} {' '.join(fixes)}" if fixes else question
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
         """The top passages for a question, best first; chunks of uncommitted documents are left out."""
         k = top_k or self.top_k
         self.refresh()
-        fused, committed = self._fusion(k)
-        if fused is None:
+        view = self._view
+        if view.bm25 is None:
             return []
-        results = fused.retrieve(self.expand(question))
-        passages = [p for p in (to_passage(r) for r in results) if p.doc_id in committed]
+        results = self._fusion(view, k).retrieve(self.expand(question, view.vocabulary))
+        passages = [p for p in (to_passage(r) for r in results) if p.doc_id in view.committed]
         return passages[:k]
 
-    def _fusion(self, k: int) -> tuple[Any, set[str]]:
-        """The fused retriever for top-k of the current index state and its documents."""
-        with self._lock:
-            if self._bm25 is None:
-                return None, self.committed
-            fused = self._fused.get(k)
-            if fused is None:
-                from llama_index.core.llms import MockLLM
-                from llama_index.core.retrievers import QueryFusionRetriever
-                from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
+    def _fusion(self, view: IndexView, k: int) -> Any:
+        """The fused retriever for top-k of one index state."""
+        fused = view.fused.get(k)
+        if fused is not None:
+            return fused
+        from llama_index.core.llms import MockLLM
+        from llama_index.core.retrievers import QueryFusionRetriever
+        from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
 
-                dense = self._dense_index.as_retriever(similarity_top_k=k * 2)
-                bm25 = copy.copy(self._bm25)
-                # bm25s refuses k above the corpus size.
-                bm25.similarity_top_k = min(k * 2, int(bm25.bm25.scores.get("num_docs") or k * 2))
-                fused = QueryFusionRetriever(
-                    [dense, bm25],
-                    llm=MockLLM(),  # never called with num_queries=1; keeps the global Settings untouched
-                    mode=FUSION_MODES.RECIPROCAL_RANK,
-                    similarity_top_k=k * 2,
-                    num_queries=1,
-                    use_async=False,
-                )
-                self._fused[k] = fused
-            return fused, self.committed
+        dense = view.dense_index.as_retriever(similarity_top_k=k * 2)
+        bm25 = copy.copy(view.bm25)
+        bm25.similarity_top_k = min(k * 2, view.corpus_size)  # bm25s refuses k above the corpus size
+        fused = QueryFusionRetriever(
+            [dense, bm25],
+            llm=MockLLM(),  # never called with num_queries=1; keeps the global Settings untouched
+            mode=FUSION_MODES.RECIPROCAL_RANK,
+            similarity_top_k=k * 2,
+            num_queries=1,
+            use_async=False,
+        )
+        view.fused[k] = fused  # two threads may both build it; either result is the same retriever
+        return fused
 
     def refresh(self) -> None:
         """Rebuild BM25, the retrievers and the vocabulary when the index changed since the last query."""
@@ -177,38 +203,50 @@ class HybridRetriever:
         if (
             stamp is not None
             and stamp == self._stamp
-            and self._state_key is not None
+            and self._view.key is not None
             and time.monotonic() - self._checked_at < FULL_CHECK_S
         ):
             return
         docs = self.store.documents()
         key = tuple(sorted((d, r.sha256, r.chunks) for d, r in docs.items()))
         self._stamp, self._checked_at = stamp, time.monotonic()
-        if key == self._state_key:
+        if key == self._view.key:
             return
         with self._lock:
-            if key == self._state_key:
+            if key == self._view.key:
                 return
-            from llama_index.core import VectorStoreIndex
-
             started = time.perf_counter()
-            ids, texts, metas = self.store.all_chunks()
-            marks: dict[str, list[tuple[int, str]]] = {}
-            for text, meta in zip(texts, metas, strict=True):
-                start = int(meta.get("start", 0) or 0)
-                doc_marks = marks.setdefault(str(meta.get("doc_id", "")), [])
-                doc_marks.extend((start + m.start(), m.group(0)) for m in YEAR.finditer(text))
-            self.year_marks = {d: sorted(m) for d, m in marks.items()}
-            self.vocabulary = Vocabulary(texts + [r.title for r in docs.values()], self.lexicon)
-            self._bm25 = _build_bm25(ids, texts, metas) if ids else None
-            # chipqa chunks; the index only embeds. (The default node parser would also load tiktoken: 0.4 s.)
-            self._dense_index = VectorStoreIndex.from_vector_store(
-                self.store.vector_store(), embed_model=self.embed_model, transformations=[self.embed_model]
-            )
-            self._fused = {}
-            self.committed = set(docs)
-            self._state_key = key
+            self._check_encoder()
+            self._view = self._build(key, docs)
             self.build_seconds = time.perf_counter() - started
+
+    def _check_encoder(self) -> None:
+        label = getattr(self.embed_model, "label", None)
+        if isinstance(label, str):
+            self.store.check_encoder(label, str(getattr(self.embed_model, "precision", "")))
+
+    def _build(self, key: tuple[tuple[str, str, int], ...], docs: dict[str, Any]) -> IndexView:
+        from llama_index.core import VectorStoreIndex
+
+        ids, texts, metas = self.store.all_chunks()
+        marks: dict[str, list[tuple[int, str]]] = {}
+        for text, meta in zip(texts, metas, strict=True):
+            start = int(meta.get("start", 0) or 0)
+            doc_marks = marks.setdefault(str(meta.get("doc_id", "")), [])
+            doc_marks.extend((start + m.start(), m.group(0)) for m in YEAR.finditer(text))
+        # chipqa chunks; the index only embeds. (The default node parser would also load tiktoken: 0.4 s.)
+        dense_index = VectorStoreIndex.from_vector_store(
+            self.store.vector_store(), embed_model=self.embed_model, transformations=[self.embed_model]
+        )
+        return IndexView(
+            key=key,
+            committed=frozenset(docs),
+            vocabulary=Vocabulary(texts + [r.title for r in docs.values()], self.lexicon),
+            year_marks={d: sorted(m) for d, m in marks.items()},
+            bm25=_build_bm25(ids, texts, metas) if ids else None,
+            corpus_size=len(ids),
+            dense_index=dense_index,
+        )
 
     def _storage_stamp(self) -> tuple[Any, ...] | None:
         """What changes whenever the index does. Embedded: size and mtime of the SQLite files, which every
@@ -226,8 +264,24 @@ class HybridRetriever:
         return stamp or None
 
 
+class _Stemmer:
+    """PyStemmer's English stemmer, one instance per thread: an instance "must not be called concurrently"
+    (its docstring), and BM25 stems every question."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def stemWords(self, words: list[str]) -> list[str]:  # noqa: N802 - the name bm25s looks for
+        stemmer = getattr(self._local, "stemmer", None)
+        if stemmer is None:
+            import Stemmer
+
+            stemmer = self._local.stemmer = Stemmer.Stemmer("english")
+        result: list[str] = stemmer.stemWords(words)
+        return result
+
+
 def _build_bm25(ids: list[str], texts: list[str], metas: list[dict[str, Any]]) -> Any:
-    import Stemmer
     from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
     from llama_index.retrievers.bm25 import BM25Retriever
 
@@ -239,7 +293,7 @@ def _build_bm25(ids: list[str], texts: list[str], metas: list[dict[str, Any]]) -
         node.excluded_embed_metadata_keys = list(node.metadata)
         node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=str(meta.get("doc_id", "")))
         nodes.append(node)
-    return BM25Retriever.from_defaults(nodes=nodes, stemmer=Stemmer.Stemmer("english"), language="english")
+    return BM25Retriever.from_defaults(nodes=nodes, stemmer=_Stemmer(), language="english")
 
 
 def to_passage(result: NodeWithScore) -> Passage:
