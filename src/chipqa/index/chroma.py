@@ -131,8 +131,10 @@ class LocalIndex:
         with self.lock:
             if self.client is not None:
                 # This process holds one client per directory, so closing it stops Chroma's System for it.
+                close = getattr(self.client, "close", None)  # on Client, not on the ClientAPI protocol
                 with contextlib.suppress(Exception):  # a stale client may fail to close; it is dropped anyway
-                    self.client.close()
+                    if callable(close):
+                        close()
             self.client = None
             self.generation += 1
             self.open()

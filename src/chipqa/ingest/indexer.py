@@ -15,7 +15,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -337,7 +337,7 @@ class _Reader:
             return 0
         return round(self._chunks_read / self._bytes_read * (self._bytes_total - self._bytes_read))
 
-    def run(self, stop: threading.Event) -> Iterator[Skipped | _Item]:
+    def run(self, stop: threading.Event) -> Generator[Skipped | _Item, None, None]:
         """The files' documents (or why one was skipped), in order; reading stops when `stop` is set."""
         thread = threading.Thread(target=self._read, args=(stop,), name="chipqa-read", daemon=True)
         thread.start()
