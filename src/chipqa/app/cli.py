@@ -170,13 +170,22 @@ def ui(ctx: click.Context, host: str | None, port: int | None, share: bool) -> N
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--quick", is_flag=True, help="Small sizes and few repeats (for CI).")
-@click.option("--scale", "scales", type=int, multiple=True, help="Synthetic corpus sizes in chunks.")
+@click.option(
+    "--scale", is_flag=True, help="Only quality at scale: generated corpora of 100, 1,000 and 2,000 articles."
+)
+@click.option("--articles", type=int, multiple=True, help="Generated corpus sizes for quality at scale.")
+@click.option("--chunks", type=int, multiple=True, help="Synthetic corpus sizes in chunks (retrieval latency).")
 @click.pass_context
-def bench(ctx: click.Context, as_json: bool, quick: bool, scales: tuple[int, ...]) -> None:
-    """Measure ingest, retrieval, answer latency, cold start, memory and scaling."""
+def bench(
+    ctx: click.Context, as_json: bool, quick: bool, scale: bool, articles: tuple[int, ...], chunks: tuple[int, ...]
+) -> None:
+    """Measure ingest, retrieval, answer latency, concurrency, cold start, memory and scaling."""
     from chipqa.evaluation.bench import run_bench_command
 
-    ctx.exit(run_bench_command(_settings(ctx), as_json=as_json, quick=quick, scales=list(scales)))
+    code = run_bench_command(
+        _settings(ctx), as_json=as_json, quick=quick, scale=scale, chunks=list(chunks), articles=list(articles)
+    )
+    ctx.exit(code)
 
 
 def _render() -> Any:
