@@ -30,7 +30,14 @@ def sentence_transformer(embed_model: Any) -> Any:
     return load_sentence_transformer(embed_model.model_name)
 
 
-def test_a_pipeline_call_is_one_encode_in_batches_of_the_setting(embed_model: Any, sentence_transformer: Any) -> None:
+@pytest.fixture(scope="module")
+def fp32_model() -> Any:
+    """The float32 export (CHIPQA_EMBED_BACKEND=onnx); the session's `embed_model` is the default, int8."""
+    return load_embed_model(Settings(embed_backend="onnx"))
+
+
+def test_a_pipeline_call_is_one_encode_in_batches_of_the_setting(fp32_model: Any, sentence_transformer: Any) -> None:
+    embed_model = fp32_model
     texts = seed_chunk_texts()[:40]
     encoder = embed_model._encoder  # the model's own encoder, spied on (the test's only private access)
     calls: list[tuple[int, int]] = []
@@ -52,11 +59,15 @@ def test_a_pipeline_call_is_one_encode_in_batches_of_the_setting(embed_model: An
     assert np.abs(np.array(vectors) - bare).max() < 1e-5
 
 
-def test_sorted_batches_on_several_threads_keep_each_text_in_its_row(embed_model: Any) -> None:
+def test_sorted_batches_on_several_threads_keep_each_text_in_its_row(embed_model: Any, fp32_model: Any) -> None:
     texts = seed_chunk_texts()[:37]
-    encoder = embed_model._encoder
+    encoder = fp32_model._encoder
     one_by_one = np.array([encoder.encode([t])[0] for t in texts])
     assert np.abs(encoder.encode(texts, batch_size=5, workers=3) - one_by_one).max() < 1e-5
+    # int8 activations are scaled per batch, so a text's vector moves a little with its batch-mates.
+    int8 = embed_model._encoder
+    alone = np.array([int8.encode([t])[0] for t in texts])
+    assert (int8.encode(texts, batch_size=5, workers=3) * alone).sum(axis=1).min() > 0.98
 
 
 def test_questions_embed_to_the_same_vectors_as_documents(embed_model: Any) -> None:
@@ -67,12 +78,14 @@ def test_questions_embed_to_the_same_vectors_as_documents(embed_model: Any) -> N
     assert abs(float(np.linalg.norm(as_query)) - 1.0) < 1e-5
 
 
-def test_int8_weights_make_close_vectors_of_another_kind(embed_model: Any, sentence_transformer: Any) -> None:
-    settings = Settings(embed_backend="onnx-int8")
-    int8 = load_embed_model(settings)
+def test_int8_weights_are_the_default_and_make_close_vectors_of_another_kind(
+    embed_model: Any, fp32_model: Any, sentence_transformer: Any
+) -> None:
+    int8 = embed_model
     assert isinstance(int8._encoder, OnnxEncoder) and int8._encoder.file.name == "model-int8.onnx"
-    assert int8.label == encoder_label(settings) != embed_model.label == encoder_label(Settings())
-    assert (int8.precision, embed_model.precision) == ("int8", "fp32")
+    assert int8.label == encoder_label(Settings()) == encoder_label(Settings(embed_backend="onnx-int8"))
+    assert fp32_model.label == encoder_label(Settings(embed_backend="onnx")) != int8.label
+    assert (int8.precision, fp32_model.precision) == ("int8", "fp32")
     texts = seed_chunk_texts()[:60]
     cosine = (np.array(int8.get_text_embedding_batch(texts)) * sentence_transformer.encode(texts)).sum(axis=1)
     cosine /= np.linalg.norm(sentence_transformer.encode(texts), axis=1)

@@ -56,9 +56,12 @@ class ChipQA:
     def embed_model(self) -> BaseEmbedding:
         with self._lock:
             if self._embed is None:
-                from chipqa.index.embedding import load_embed_model
+                from chipqa.index.embedding import for_index, load_embed_model
 
-                self._embed = load_embed_model(self.settings)
+                settings = self.settings
+                if settings.embed_backend == "auto":  # embed like the index already does
+                    settings = for_index(settings, self.store.vector_precision())
+                self._embed = load_embed_model(settings)
             return self._embed
 
     @property

@@ -54,8 +54,18 @@ def model_label(settings: Settings) -> str:
 
 
 def precision(settings: Settings) -> str:
-    """The numbers the configured backend's vectors are made of: "fp32" (onnx, torch) or "int8"."""
-    return "int8" if settings.embed_backend == "onnx-int8" else "fp32"
+    """The numbers the configured backend's vectors are made of: "fp32" (onnx, torch) or "int8" (onnx-int8,
+    and auto for a new index)."""
+    return "int8" if settings.embed_backend in ("onnx-int8", "auto") else "fp32"
+
+
+def for_index(settings: Settings, index_precision: str | None) -> Settings:
+    """Settings whose backend embeds like the index: `auto` follows what the index holds ("fp32" or "int8";
+    None for an empty index, which gets onnx-int8); an explicit backend is kept (a mismatch is refused later)."""
+    if settings.embed_backend != "auto":
+        return settings
+    backend = "onnx" if index_precision == "fp32" else "onnx-int8"
+    return settings.model_copy(update={"embed_backend": backend})
 
 
 def encoder_label(settings: Settings) -> str:

@@ -131,6 +131,14 @@ class ChunkStore:
         value = metadata.get("encoder")
         return str(value) if value else None
 
+    def vector_precision(self) -> str | None:
+        """ "fp32" or "int8": what the index's vectors are made of (an unrecorded index holds float32), or None
+        when it holds no chunks."""
+        recorded = self.encoder()
+        if recorded:
+            return recorded.rsplit(" ", 1)[-1]
+        return LEGACY_PRECISION if self.count_chunks() else None
+
     def check_encoder(self, label: str, precision: str, claim: bool = False) -> None:
         """Refuse to mix vectors: IndexError_ when the index was embedded by another encoder than `label`.
 
@@ -148,11 +156,16 @@ class ChunkStore:
             recorded = f"an earlier chipqa ({LEGACY_PRECISION} vectors)"
         raise IndexError_(
             f"the index at {self.location} was embedded with {recorded}, but chipqa is set to embed with {label}; "
-            "their vectors do not mix: rebuild it with `chipqa ingest --reset`, or set CHIPQA_EMBED_BACKEND back"
+            "their vectors do not mix: rebuild it with `chipqa ingest --reset`, or set CHIPQA_EMBED_BACKEND=auto"
         )
 
-    def begin_document(self, doc_id: str) -> None:
-        """Drop a document's commit marker, then its chunks: a crash from here on leaves it absent."""
+    def begin_document(self, doc_id: str, stored: bool = True) -> None:
+        """Drop a document's commit marker, then its chunks: a crash from here on leaves it absent.
+
+        `stored=False` says the index holds neither (the writer read both lists under its lock): nothing to drop,
+        which saves two Chroma calls per new document."""
+        if not stored:
+            return
         self._run(lambda: self.docs.delete(ids=[doc_id]), writes=True)
         self._run(lambda: self.chunks.delete(where={"doc_id": doc_id}), writes=True)
 

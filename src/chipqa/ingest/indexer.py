@@ -153,6 +153,7 @@ class Indexer:
         self.max_bytes = max_bytes
         self.chunk_chars = chunk_chars
         self.embed_title = embed_title
+        self._stored: set[str] = set()  # documents with a commit marker when the running ingest began
 
     def ingest(
         self,
@@ -177,6 +178,7 @@ class Indexer:
                 self.store.reset()
             known = self.store.documents()
             present = self.store.chunk_counts()
+            self._stored = set(known)
             files, skipped = find_files(paths)
             report.skipped.extend(skipped)
             reader = _Reader(files, self.max_bytes, self.chunk_chars, known, present)
@@ -281,7 +283,7 @@ class Indexer:
         removed = 0
         for doc, _ in batch:
             removed += present.get(doc.doc_id, 0)
-            self.store.begin_document(doc.doc_id)
+            self.store.begin_document(doc.doc_id, doc.doc_id in self._stored or doc.doc_id in present)
         self.store.vector_store().add(list(nodes))
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for doc, chunks in batch:
