@@ -94,6 +94,7 @@ def format_markdown(report: BenchReport) -> str:
         lines += _concurrency_lines(report.concurrency)
     if report.quality:
         lines += _quality_lines(report.quality)
+        lines += _same_question_lines(report.quality)
     if report.scaling:
         lines += _scaling_lines(report.scaling)
     measured = {metric.key for metric in report.metrics}
@@ -160,6 +161,30 @@ def _quality_lines(rows: list[dict[str, Any]]) -> list[str]:
             f"| {_rate(r['evidence_presence'])} | {_rate(r['hit_at_k'])} | {_rate(r['mrr'])} "
             f"| {r['retrieve_p50_ms']:.0f} / {r['retrieve_p95_ms']:.0f} | {r['ingest_s']:.0f} "
             f"| {_rate(base.get('figure_accuracy'))} | {_rate(base.get('evidence_presence'))} "
+            f"| {_rate(base.get('hit_at_k'))} |"
+        )
+    return lines
+
+
+def _same_question_lines(rows: list[dict[str, Any]]) -> list[str]:
+    same = [(r, r["same_questions"]) for r in rows if r.get("same_questions")]
+    if not same:
+        return []
+    lines = [
+        "",
+        f"The same {same[0][1]['questions']} questions (drawn from the first {same[0][0]['articles']:,} articles) "
+        "asked at every size:",
+        "",
+        "| articles | Chroma | figure acc. | abstention acc. | false abst. | evidence | hit@k | MRR "
+        "| baseline acc. | baseline evidence | baseline hit@k |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r, s in same:
+        base = s.get("baseline") or {}
+        lines.append(
+            f"| {r['articles']:,} | {r['mode']} | {_rate(s['figure_accuracy'])} | {_rate(s['abstention_accuracy'])} "
+            f"| {_rate(s['false_abstention_rate'])} | {_rate(s['evidence_presence'])} | {_rate(s['hit_at_k'])} "
+            f"| {_rate(s['mrr'])} | {_rate(base.get('figure_accuracy'))} | {_rate(base.get('evidence_presence'))} "
             f"| {_rate(base.get('hit_at_k'))} |"
         )
     return lines

@@ -46,6 +46,10 @@ def bench_quality(
     log(f"quality at scale: generating {sizes[-1]} articles (seed {config.corpus_seed})")
     corpus = generate(tmp / "newswire", sizes[-1], seed=config.corpus_seed)
     files = sorted(corpus.folder.iterdir())
+    # The same questions at every size (drawn from the smallest corpus): what more articles do to them.
+    fixed_file = tmp / "newswire-questions-fixed.jsonl"
+    corpus.write_questions(fixed_file, sizes[0], config.quality_questions, seed=config.corpus_seed)
+    fixed_ids = {row["id"] for row in load_questions(fixed_file)}
     for mode in config.quality_modes:
         with chroma(mode, tmp / f"quality-chroma-{mode}") as url:
             app = make_app(
@@ -64,10 +68,15 @@ def bench_quality(
                 questions_file = tmp / f"newswire-questions-{size}.jsonl"
                 corpus.write_questions(questions_file, size, config.quality_questions, seed=config.corpus_seed)
                 questions = load_questions(questions_file)
+                same = [row for row in corpus.questions_for(size) if row["id"] in fixed_ids]
                 with_baseline = config.quality_baseline and mode == "embedded"
                 log(f"quality at scale: {mode} Chroma, {len(questions)} questions at {size} articles")
                 run = evaluate(app, questions, llm=config.quality_llm, baseline=with_baseline)
                 row = _row(size, mode, app.store.count_chunks(), ingest_s, run)
+                if size != sizes[0]:
+                    log(f"quality at scale: {mode} Chroma, the {len(same)} questions of {sizes[0]} articles")
+                    run = evaluate(app, same, llm=config.quality_llm, baseline=with_baseline)
+                row["same_questions"] = _row(size, mode, row["chunks"], ingest_s, run)
                 report.quality.append(row)
                 _headline(report, row)
 
@@ -106,6 +115,17 @@ def _headline(report: BenchReport, row: dict[str, Any]) -> None:
                 row[key],
                 "ratio",
                 baseline=base.get(key) or None,
+            )
+    same = row.get("same_questions") or {}
+    for key in ("figure_accuracy", "evidence_presence"):
+        if same.get(key) is not None:
+            report.add(
+                f"scale_same_{key}{suffix}",
+                f"{key.replace('_', ' ')}, the first size's {same['questions']} questions, {row['articles']:,} "
+                f"articles, {row['mode']}",
+                same[key],
+                "ratio",
+                baseline=(same.get("baseline") or {}).get(key) or None,
             )
     report.add(
         f"scale_quality_retrieve_p95_ms{suffix}",
