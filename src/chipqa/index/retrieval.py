@@ -289,8 +289,13 @@ def _build_bm25(ids: list[str], texts: list[str], metas: list[dict[str, Any]]) -
     for node_id, text, meta in zip(ids, texts, metas, strict=True):
         metadata = {k: meta.get(k) for k in ("title", "start", "end", "date")}
         node = TextNode(id_=node_id, text=text, metadata=metadata)
-        # BM25 scores the passage's own words only; metadata would make every chunk match its title.
-        node.excluded_embed_metadata_keys = list(node.metadata)
+        # BM25 scores each passage with its document's title: a fact often sits in a sentence that names its
+        # subject only as "the carrier" or not at all ("The order is worth $115 million"), and the title names
+        # it. Measured (retrieval only, --llm none): evidence presence 0.963 → 0.981 on eval/questions, 0.667 →
+        # 0.709 on dev tune, 0.699 → 0.715 on dev test, 0.607 → 0.661 at 2,000 generated articles, MRR within
+        # 0.003 (0.028 better at 2,000). The dense side stays title-free (titles embedded measured worse).
+        node.excluded_embed_metadata_keys = [k for k in node.metadata if k != "title"]
+        node.metadata_template = "{value}"
         node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=str(meta.get("doc_id", "")))
         nodes.append(node)
     return BM25Retriever.from_defaults(nodes=nodes, stemmer=_Stemmer(), language="english")
