@@ -46,6 +46,7 @@ def make_app(tmp_path: Path, embed_model: Any) -> Callable[..., ChipQA]:
         defaults: dict[str, Any] = {
             "index_dir": tmp_path / "index",
             "corpus_dir": tmp_path / "corpus",
+            "uploads_dir": tmp_path / "uploads",
             "llm": "none",
         }
         return ChipQA(Settings(**{**defaults, **overrides}), embed_model=embed_model)
@@ -65,7 +66,8 @@ def corpus(tmp_path: Path) -> Path:
 def seed_app(tmp_path_factory: pytest.TempPathFactory, embed_model: Any) -> Iterator[ChipQA]:
     """A session-wide index of the seeds, answering without an LLM (extractive)."""
     base = tmp_path_factory.mktemp("seed_index")
-    app = ChipQA(Settings(index_dir=base / "index", corpus_dir=SEEDS, llm="none"), embed_model=embed_model)
+    settings = Settings(index_dir=base / "index", corpus_dir=SEEDS, uploads_dir=base / "uploads", llm="none")
+    app = ChipQA(settings, embed_model=embed_model)
     app.ingest([SEEDS])
     yield app
 

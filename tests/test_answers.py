@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chipqa.answering.answer import FigureGate, build_prompt
-from chipqa.answering.grounding import unsupported
+from chipqa.answering.draft import FigureGate, build_prompt
+from chipqa.answering.verify import unsupported
 from chipqa.app.service import ChipQA
 from chipqa.core.figures import figure_in_text, matches_expected, parse_figures, strip_citation_markers
 from chipqa.core.models import Answer

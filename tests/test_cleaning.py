@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chipqa.ingest.cleaning import clean_inline, content_spans, find_date, guess_title, iter_lines
+from chipqa.ingest.cleaning import (
+    clean_inline,
+    content_spans,
+    find_date,
+    find_publisher,
+    guess_title,
+    iter_lines,
+    parse_date,
+)
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 ARTICLE_LINES = ["Nvidia shipped 10,000 H100 GPUs to Microsoft in 2024.", "The order was worth $400 million."]
@@ -214,6 +222,109 @@ def test_find_date(text: str, date: str | None) -> None:
 
 def test_seed_003_date() -> None:
     assert find_date(seed_text("003")) == "2023-07-01"
+
+
+@pytest.mark.parametrize(
+    ("text", "date", "publisher"),
+    [
+        (
+            "SEOUL, June 12, 2025 (Orbis Wire) - Quintara said on Thursday it would buy 4,000 chips.",
+            "2025-06-12",
+            "Orbis Wire",
+        ),
+        (
+            "LISBON, Portugal, 3 March 2031 /Kestrel Newswire/ -- Velomar today announced",
+            "2031-03-03",
+            "Kestrel Newswire",
+        ),
+        (
+            "Velomar orders more chips\n\nBy Ana Souza | The Harbour Ledger | June 3, 2029\n\nVelomar said.",
+            "2029-06-03",
+            "The Harbour Ledger",
+        ),
+        ("Velomar orders more chips\n\nBy Ana Souza, Senior Correspondent\n\nVelomar said.", None, None),
+        (
+            "Velomar orders more chips\n\nBy Ana Souza for Orbis Daily\n\nPublished: 12 June 2030\n\nText.",
+            "2030-06-12",
+            "Orbis Daily",
+        ),
+        ("Quintara doubles down\n\nLast updated 15 December 2025\n\nQuintara bought 9,000 units.", "2025-12-15", None),
+        ("Quintara doubles down\n\nUpdated: 2026-01-02\n\nPublished on Jan. 5th, 2025\n\nBody.", "2025-01-05", None),
+        ("Quintara doubles down\n\nThursday, June 12, 2025\n\nBody text here.", "2025-06-12", None),
+        (
+            "Quintara doubles down\n\nBody.\n\n© 2031 Halcyon Media Group. All rights reserved.",
+            None,
+            "Halcyon Media Group",
+        ),
+        ("Body.\n\nPublisher: The Kestrel Review", None, "The Kestrel Review"),
+        (
+            "Mira Lind\n\nMira Lind is a technology writer at The Orbis Ledger, covering chips.",
+            None,
+            "The Orbis Ledger",
+        ),
+        ("Velomar said revenue rose in 2031 and that June 12 was a record day.", None, None),
+        ("SEOUL, June 31, 2025 (Orbis Wire) - an impossible date", None, "Orbis Wire"),
+    ],
+)
+def test_dates_and_publishers_from_page_conventions(text: str, date: str | None, publisher: str | None) -> None:
+    spans = content_spans(text)
+    assert find_date(text, spans) == date
+    assert find_publisher(text, spans) == publisher
+
+
+@pytest.mark.parametrize(
+    ("raw", "iso"),
+    [
+        ("June 12, 2025", "2025-06-12"),
+        ("12 June 2025", "2025-06-12"),
+        ("Sept. 3rd, 2030", "2030-09-03"),
+        ("2031-04-05T09:30:00+09:00", "2031-04-05"),
+        ("20230701", "2023-07-01"),
+        ("February 30, 2025", None),
+        ("June 2025", None),
+        ("1850-01-01", None),
+    ],
+)
+def test_parse_date(raw: str, iso: str | None) -> None:
+    assert parse_date(raw) == iso
+
+
+def test_html_meta_tags_give_date_and_site_name(tmp_path: Path) -> None:
+    from chipqa.ingest.loading import load_document
+
+    page = tmp_path / "velomar.html"
+    page.write_text(
+        "<html><head><title>Velomar buys chips</title>"
+        '<meta property="og:site_name" content="The Orbis Ledger">'
+        '<meta property="article:published_time" content="2031-04-05T09:30:00+09:00">'
+        '<meta property="article:modified_time" content="2031-05-01T10:00:00Z">'
+        "</head><body><article><h1>Velomar buys chips</h1><p>Velomar bought 4,000 ZX-900 chips.</p>"
+        "</article></body></html>"
+    )
+    doc = load_document(page, 10**6)
+    assert (doc.date, doc.publisher) == ("2031-04-05", "The Orbis Ledger")
+    page.write_text(
+        '<html><body><p>Quintara shipped 12 units.</p><time datetime="2030-02-03">Feb 3</time></body></html>'
+    )
+    doc = load_document(page, 10**6)
+    assert (doc.date, doc.publisher) == ("2030-02-03", None)
+
+
+def test_every_seed_that_states_a_date_or_publisher_gets_it() -> None:
+    """Only 003 states a date (its page id); 000 names its publication in the author bio, 003 its page's host.
+    The others state neither (000's "9 minutes ago" lines are relative, in a trailer)."""
+    found = {}
+    for path in sorted(SEEDS.glob("*.txt")):
+        text = path.read_text()
+        spans = content_spans(text)
+        found[path.name[:3]] = (find_date(text, spans), find_publisher(text, spans))
+    assert found == {
+        "000": (None, "The Daily Guardian"),
+        "001": (None, None),
+        "002": (None, None),
+        "003": ("2023-07-01", "kghosh.substack.com"),
+        "004": (None, None),
+    }
 
 
 _PIECES = st.sampled_from(

@@ -69,7 +69,7 @@ PARSE_CASES = [
     ("$4.4 trillion", "$4.4 trillion", 4.4e12, "money", "USD", "USD", None, 2),
     ("RMB 40 billion", "RMB 40 billion", 40e9, "money", "RMB", "RMB", None, 1),
     ("40 billion yuan", "40 billion yuan", 40e9, "money", "RMB", "RMB", None, 1),
-    ("¥40bn", "¥40bn", 40e9, "money", "RMB", "RMB", None, 1),
+    ("¥40bn", "¥40bn", 40e9, "money", "¥", "¥", None, 1),
     ("€3 million", "€3 million", 3e6, "money", "EUR", "EUR", None, 1),
     ("£2 million", "£2 million", 2e6, "money", "GBP", "GBP", None, 1),
     ("$1 billion", "$1 billion", 1e9, "money", "USD", "USD", None, 1),
@@ -439,7 +439,7 @@ SCALES = [
     (12, "tn"),
 ]
 CURRENCY_SCALES = [(6, "m"), (9, "B")]
-PREFIXES = {"$": "USD", "US$": "USD", "RMB ": "RMB", "USD ": "USD", "€": "EUR", "¥": "RMB"}
+PREFIXES = {"$": "USD", "US$": "USD", "RMB ": "RMB", "USD ": "USD", "€": "EUR", "¥": "¥"}
 SUFFIXES = {" dollars": "USD", " yuan": "RMB", " euros": "EUR"}
 PERCENTS = ["%", " percent", " per cent"]
 

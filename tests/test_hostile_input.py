@@ -246,7 +246,7 @@ def test_injected_figure_never_reaches_an_answer(injected_app: ChipQA, question:
 
 def test_security_defaults() -> None:
     from chipqa.app.cli import cli
-    from chipqa.app.web.ui import serve
+    from chipqa.app.web.server import serve
 
     settings = Settings()
     assert settings.ui_host == "127.0.0.1" and settings.ui_auth is None and settings.llm_api_key is None

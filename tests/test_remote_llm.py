@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chipqa.answering.grounding import cited_numbers, unsupported
+from chipqa.answering.verify import cited_numbers, unsupported
 from chipqa.app.service import ChipQA
 from chipqa.core.models import Answer
 from chipqa.core.settings import Settings

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chipqa.app.service import ChipQA
 from chipqa.core.errors import InputError
 from chipqa.ingest.uploads import (
     ALLOWED_SUFFIXES,
+    MANIFEST,
     check_size,
-    delete_if_inside,
+    delete_upload,
     is_inside,
     sanitize_filename,
     save_upload,
+    saved_by_chipqa,
     target_path,
     unique_name,
 )
@@ -122,14 +126,18 @@ def _upload(tmp_path: Path, data: bytes) -> Path:
     return src
 
 
-def test_save_upload_writes_only_inside_the_corpus(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
+def _files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name != MANIFEST)
+
+
+def test_save_upload_writes_only_inside_the_uploads_folder(tmp_path: Path) -> None:
+    corpus = tmp_path / "uploads"
     src = _upload(tmp_path, b"Title\n\nZephyr Labs bought 12,345 GPUs.")
     saved = save_upload(src, "../../etc/passwd.txt", corpus, max_mb=1)
     assert saved == corpus / "passwd.txt"
     assert saved.read_bytes() == src.read_bytes()
     assert not (tmp_path / "etc").exists()
-    assert sorted(p.name for p in corpus.iterdir()) == ["passwd.txt"]  # no temp file left behind
+    assert _files(corpus) == ["passwd.txt"]  # no temp file left behind
 
 
 def test_save_upload_replaces_same_name_and_renames_clashing_ids(tmp_path: Path) -> None:
@@ -153,7 +161,7 @@ def test_save_upload_rejects_and_leaves_nothing(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="binary"):
         save_upload(_upload(tmp_path, b"\x00\x01"), "bad.txt", corpus, 1, validate=refuse)
-    assert not corpus.exists() or list(corpus.iterdir()) == []
+    assert not corpus.exists() or _files(corpus) == []
 
 
 def test_a_failed_validation_keeps_the_previous_version(tmp_path: Path) -> None:
@@ -166,18 +174,52 @@ def test_a_failed_validation_keeps_the_previous_version(tmp_path: Path) -> None:
     with pytest.raises(InputError):
         save_upload(_upload(tmp_path, b"bad"), "doc.txt", corpus, 1, taken_ids={"doc"}, validate=refuse)
     assert (corpus / "doc.txt").read_bytes() == b"good"
-    assert [p.name for p in corpus.iterdir()] == ["doc.txt"]
+    assert _files(corpus) == ["doc.txt"]
 
 
-def test_delete_if_inside(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    inside = corpus / "a.txt"
-    inside.write_text("x")
+def test_only_files_chipqa_saved_can_be_deleted(tmp_path: Path) -> None:
+    folder = tmp_path / "uploads"
+    saved = save_upload(_upload(tmp_path, b"Velomar bought 9 chips."), "velomar.txt", folder, 1)
+    assert saved_by_chipqa(folder, saved)
+    mine = folder / "notes.txt"  # put there by the user, not by chipqa
+    mine.write_text("my own notes")
     outside = tmp_path / "b.txt"
     outside.write_text("x")
-    assert not delete_if_inside(corpus, str(outside)) and outside.exists()
-    assert not delete_if_inside(corpus, str(corpus / ".." / "b.txt")) and outside.exists()
-    assert not delete_if_inside(corpus, None)
-    assert not delete_if_inside(corpus, str(corpus / "missing.txt"))
-    assert delete_if_inside(corpus, str(inside)) and not inside.exists()
+    for path in (mine, outside, folder / ".." / "b.txt", folder / "missing.txt"):
+        assert not saved_by_chipqa(folder, path)
+        with pytest.raises(InputError, match="left in place"):
+            delete_upload(folder, path)
+    assert mine.exists() and outside.exists()
+    assert not saved_by_chipqa(folder, None)
+    # A file chipqa saved and the user then edited is the user's now.
+    edited = save_upload(_upload(tmp_path, b"v1"), "edited.txt", folder, 1)
+    edited.write_bytes(b"v1 with the user's notes")
+    with pytest.raises(InputError):
+        delete_upload(folder, edited)
+    assert delete_upload(folder, saved) == saved and not saved.exists()
+    assert not saved_by_chipqa(folder, saved)
+
+
+def test_an_upload_never_replaces_a_file_chipqa_did_not_save(tmp_path: Path) -> None:
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    (folder / "doc.txt").write_text("the user's own file")
+    saved = save_upload(_upload(tmp_path, b"uploaded"), "doc.txt", folder, 1)
+    assert saved.name == "doc-2.txt" and (folder / "doc.txt").read_text() == "the user's own file"
+
+
+def test_uploads_default_outside_the_corpus_and_are_ingested_with_it(
+    make_app: Callable[..., ChipQA], tmp_path: Path
+) -> None:
+    from chipqa.core.settings import Settings
+
+    defaults = Settings()
+    assert defaults.uploads_dir.resolve() != defaults.corpus_dir.resolve()
+    app = make_app()
+    corpus, folder = app.settings.corpus_dir, app.settings.uploads_dir
+    corpus.mkdir()
+    (corpus / "seed.txt").write_text("Seed News\n\nKestrel bought 5 chips.")
+    assert app.default_paths() == [corpus]
+    save_upload(_upload(tmp_path, b"Upload News\n\nVelomar bought 7 chips."), "up.txt", folder, 1)
+    assert app.default_paths() == [corpus, folder]
+    assert sorted(app.ingest().added) == ["seed", "up"]

@@ -1,4 +1,5 @@
-"""The JSON API (/api/ask, /api/health, /api/documents), its error shape, basic auth, and serialized access.
+"""The JSON API (/api/ask, /api/health, /api/documents), its error shape, and serialized access (Guarded).
+Basic auth and the body-size cap are in middleware.py.
 
 Errors are always `{"error": message}`: a ChipQAError's message with its status code, a generic
 "internal error" (logged, never a stack trace) for anything else.
@@ -6,28 +7,30 @@ Errors are always `{"error": message}`: a ChipQAError's message with its status 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
-import secrets
 import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from chipqa.answering.question import validate
+from chipqa.answering.understand import validate
 from chipqa.core.errors import BackendError, ChipQAError, ConfigError, IndexError_, InputError
+from chipqa.ingest import uploads
 
 if TYPE_CHECKING:
-    from chipqa.answering.answer import AskResult, OnToken
+    from chipqa.answering.conversation import Turn
+    from chipqa.answering.pipeline import AskResult, OnToken
     from chipqa.app.service import ChipQA
+    from chipqa.index.store import DocRecord
     from chipqa.ingest.indexer import IngestReport, Progress
 
 log = logging.getLogger("chipqa.server")
@@ -47,6 +50,20 @@ def status_code(exc: ChipQAError) -> int:
     return 500
 
 
+@dataclass(frozen=True)
+class BuildProgress:
+    """How far the first-use index build has got (chunks embedded of those to embed)."""
+
+    done: int
+    total: int
+    started: float
+
+    def describe(self, corpus: Path) -> str:
+        if not self.total:
+            return f"building the index from {corpus}: reading the files"
+        return f"building the index from {corpus}: {self.done:,} of {self.total:,} chunks embedded"
+
+
 class Guarded:
     """One ChipQA shared by API and UI requests, locking only what is not thread-safe.
 
@@ -64,6 +81,8 @@ class Guarded:
         self._ready_lock = threading.Lock()
         self._ready = False
         self.problem: str | None = None
+        self.build: BuildProgress | None = None  # set while the first-use build runs
+        self.built_at: float | None = None  # time.monotonic() when a first-use build finished
 
     @property
     def ready(self) -> bool:
@@ -75,9 +94,20 @@ class Guarded:
         with self._ready_lock:  # concurrent first questions wait for one build
             if self._ready:
                 return
-            with self._writer:
-                report = self.app.ensure_index()
+            started = time.monotonic()
+
+            def track(done: int, total: int, item: str) -> None:
+                self.build = BuildProgress(done, total, started)
+
+            if self.app.index_is_empty():
+                self.build = BuildProgress(0, 0, started)
+            try:
+                with self._writer:
+                    report = self.app.ensure_index(progress=track)
+            finally:
+                self.build = None
             if report is not None:
+                self.built_at = time.monotonic()
                 log.info("index built from %s: %s", self.settings.corpus_dir, report.summary())
             self._ready = True
             self.problem = None
@@ -96,14 +126,19 @@ class Guarded:
             log.exception("warm-up failed")
 
     def ask(
-        self, question: str, top_k: int | None = None, llm: str | None = None, on_token: OnToken | None = None
+        self,
+        question: str,
+        top_k: int | None = None,
+        llm: str | None = None,
+        on_token: OnToken | None = None,
+        history: Sequence[Turn] | None = None,
     ) -> AskResult:
         validate(question, self.settings.max_question_chars)  # a bad question need not wait for anything
         self._ensure_ready()
         if (llm or self.settings.llm) == "local":
             with self._local_llm:  # llama.cpp is not thread-safe
-                return self.app.ask(question, top_k=top_k, llm=llm, on_token=on_token)
-        return self.app.ask(question, top_k=top_k, llm=llm, on_token=on_token)
+                return self.app.ask(question, top_k=top_k, llm=llm, on_token=on_token, history=history)
+        return self.app.ask(question, top_k=top_k, llm=llm, on_token=on_token, history=history)
 
     def ingest(self, paths: list[Path], progress: Progress | None = None) -> IngestReport:
         with self._writer:
@@ -116,10 +151,30 @@ class Guarded:
             return self.app.indexer().remove(doc_id)
 
 
+class HistoryTurn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(max_length=4000, description="An earlier question, as asked.")
+    answer: str = Field("", max_length=20_000, description="The answer it got (its text).")
+    resolved_question: str | None = Field(
+        None, max_length=4000, description="What that question was resolved to, if the client kept it."
+    )
+
+
+# Earlier turns kept for resolving a follow-up; the last few are all it looks at.
+MAX_HISTORY = 50
+
+
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(description="The question, in plain language.")
+    history: list[HistoryTurn] = Field(
+        default_factory=list,
+        max_length=MAX_HISTORY,
+        description="Earlier turns of the conversation, oldest first; a follow-up such as 'And Meta?' is "
+        "resolved against them (see resolved_question in the answer).",
+    )
     top_k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default: CHIPQA_TOP_K).")
     llm: Literal["local", "openai-compatible", "openai", "none"] | None = Field(
         None, description="LLM backend for this question (default: CHIPQA_LLM)."
@@ -129,6 +184,9 @@ class AskRequest(BaseModel):
 def health(guarded: Guarded) -> dict[str, Any]:
     """Index size and models; "degraded" when the index is empty, unreadable or not built yet."""
     problems = [guarded.problem] if guarded.problem else []
+    build = guarded.build
+    if build is not None:
+        problems.append(build.describe(guarded.settings.corpus_dir))
     index: dict[str, Any] = {}
     models: dict[str, Any] = {}
     try:
@@ -140,7 +198,7 @@ def health(guarded: Guarded) -> dict[str, Any]:
             "mode": st["mode"],
         }
         models = {"embedding": st.get("embedding_model"), "llm": st.get("llm"), "top_k": st.get("top_k")}
-        if not st.get("documents"):
+        if not st.get("documents") and build is None:
             problems.append("the index holds no documents")
     except ChipQAError as exc:
         problems.append(str(exc))
@@ -155,18 +213,32 @@ def health(guarded: Guarded) -> dict[str, Any]:
     }
 
 
+def document_info(guarded: Guarded, record: DocRecord) -> dict[str, Any]:
+    """What the API and UI show of a document: where it comes from, and whether chipqa may delete its file."""
+    settings = guarded.settings
+    source = Path(record.source) if record.source else None
+    if source is not None and uploads.is_inside(settings.uploads_dir, source):
+        origin = "upload"
+    elif source is not None and uploads.is_inside(settings.corpus_dir, source):
+        origin = "corpus"
+    else:
+        origin = "other"
+    return {
+        "doc_id": record.doc_id,
+        "title": record.title,
+        "publisher": record.publisher,
+        "date": record.date,
+        "file": source.name if source else None,
+        "origin": origin,
+        "deletable": origin == "upload" and uploads.saved_by_chipqa(settings.uploads_dir, source),
+        "chunks": record.chunks,
+        "ingested_at": record.ingested_at,
+    }
+
+
 def documents(guarded: Guarded) -> list[dict[str, Any]]:
     docs = guarded.app.store.documents()
-    return [
-        {
-            "doc_id": d.doc_id,
-            "title": d.title,
-            "date": d.date,
-            "chunks": d.chunks,
-            "ingested_at": d.ingested_at,
-        }
-        for d in sorted(docs.values(), key=lambda d: d.doc_id)
-    ]
+    return [document_info(guarded, d) for d in sorted(docs.values(), key=lambda d: d.doc_id)]
 
 
 ENDPOINTS = {"ask": "POST", "health": "GET", "documents": "GET"}
@@ -178,16 +250,29 @@ def api_router(guarded: Guarded) -> APIRouter:
     @router.post("/ask")
     async def ask(body: AskRequest) -> dict[str, Any]:
         """Answer a question; the response is the answer record of DESIGN.md."""
-        result = await run_in_threadpool(guarded.ask, body.question, body.top_k, body.llm)
+        from chipqa.answering.conversation import Turn
+
+        history = [Turn(t.question, t.answer, t.resolved_question or "") for t in body.history]
+        result = await run_in_threadpool(guarded.ask, body.question, body.top_k, body.llm, None, history)
         return result.answer.to_dict()
 
-    @router.get("/health")
-    async def get_health() -> dict[str, Any]:
-        return await run_in_threadpool(health, guarded)
+    @router.get("/health", responses={503: {"description": "Degraded: the reasons are in `problems`."}})
+    async def get_health() -> JSONResponse:
+        """Index and model readiness; 503 with the reasons while chipqa cannot answer (empty index, building)."""
+        report = await run_in_threadpool(health, guarded)
+        return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
     @router.get("/documents")
     async def get_documents() -> list[dict[str, Any]]:
         return await run_in_threadpool(documents, guarded)
+
+    @router.get("/documents/{doc_id}")
+    async def get_document(doc_id: str) -> dict[str, Any]:
+        """One document with its stored text (the text citation offsets point into)."""
+        record = await run_in_threadpool(guarded.app.store.document, doc_id)
+        if record is None:
+            raise StarletteHTTPException(404, f"no document '{doc_id}' in the index")
+        return {**document_info(guarded, record), "text": record.text}
 
     @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False)
     async def unknown(rest: str, request: Request) -> JSONResponse:
@@ -236,57 +321,3 @@ def validation_message(errors: Any) -> str:
 
 def validation_status(errors: Any) -> int:
     return 400 if any(e.get("type") == "json_invalid" for e in errors) else 422
-
-
-def parse_auth(spec: str) -> tuple[str, str]:
-    """'user:password' → (user, password); ConfigError (without echoing the value) when malformed."""
-    user, sep, password = spec.partition(":")
-    if not sep or not user or not password:
-        raise ConfigError("CHIPQA_UI_AUTH must look like user:password")
-    return user, password
-
-
-class BasicAuth:
-    """ASGI middleware: every HTTP request needs the one user and password, compared in constant time."""
-
-    def __init__(self, app: ASGIApp, user: str, password: str, realm: str = "chipqa") -> None:
-        self.app = app
-        self._expected = (user.encode(), password.encode())
-        self._realm = realm
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or self._authorized(scope):
-            await self.app(scope, receive, send)
-            return
-        if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008})
-            return
-        response = JSONResponse(
-            {"error": "authentication required"},
-            status_code=401,
-            headers={"WWW-Authenticate": f'Basic realm="{self._realm}", charset="UTF-8"'},
-        )
-        await response(scope, receive, send)
-
-    def _authorized(self, scope: Scope) -> bool:
-        header = dict(scope.get("headers") or []).get(b"authorization", b"")
-        scheme, _, encoded = header.partition(b" ")
-        if scheme.lower() != b"basic":
-            return False
-        try:
-            user, sep, password = base64.b64decode(encoded.strip(), validate=True).partition(b":")
-        except (binascii.Error, ValueError):
-            return False
-        # Both comparisons always run, so timing does not reveal which part was wrong.
-        ok_user = secrets.compare_digest(user, self._expected[0])
-        ok_password = secrets.compare_digest(password, self._expected[1])
-        return bool(sep) and ok_user and ok_password
-
-
-def add_basic_auth(app: FastAPI, spec: SecretStr | str | None) -> bool:
-    """Protect the whole server (API and UI) when spec is set; returns whether auth is on."""
-    if not spec:
-        return False
-    user, password = parse_auth(spec.get_secret_value() if isinstance(spec, SecretStr) else spec)
-    app.add_middleware(BasicAuth, user=user, password=password)
-    return True

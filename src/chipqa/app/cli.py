@@ -103,7 +103,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, reset: bool
 @click.pass_context
 def ask(ctx: click.Context, question: str, as_json: bool, top_k: int | None, llm: str | None) -> None:
     """Answer QUESTION from the indexed articles, with cited passages."""
-    from chipqa.answering.question import validate
+    from chipqa.answering.understand import validate
 
     settings = _settings(ctx)
     validate(question, settings.max_question_chars)  # fail fast, before any model loads
@@ -112,23 +112,97 @@ def ask(ctx: click.Context, question: str, as_json: bool, top_k: int | None, llm
     report = app.ensure_index(watch=_progress_bar("building index from seeds/"))
     if report is not None:
         click.echo(f"index built: {report.summary()}", err=True)
-    streaming = sys.stderr.isatty() and not as_json
-    shown: list[str] = []
-
-    def on_token(delta: str) -> None:
-        # The draft streams on stderr; figures are held back until verified, and stdout gets the final answer.
-        shown.append(delta)
-        tail = "".join(shown).replace("\n", " ")[-70:]
-        click.echo(f"\r\x1b[2K\x1b[2m{tail}\x1b[0m", err=True, nl=False)
-
-    result = app.ask(question, top_k=top_k, llm=llm, on_token=on_token if streaming else None)
-    if shown:
-        click.echo("\r\x1b[2K", err=True, nl=False)
+    draft = _Draft(sys.stderr.isatty() and not as_json)
+    result = app.ask(question, top_k=top_k, llm=llm, on_token=draft.on_token)
+    draft.clear()
     if as_json:
         click.echo(json.dumps(result.answer.to_dict(), ensure_ascii=False, indent=2))
     else:
-        click.echo(_render().format_answer(result.answer))
+        click.echo(_render().format_answer(result.answer, publishers=_publishers(app)))
     ctx.obj["nothing_to_save"] = report is None
+
+
+# Earlier turns a follow-up is resolved against (the last one matters most; a few more keep chains working).
+CHAT_TURNS = 10
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one answer record (JSON) a line.")
+@click.option("--top-k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve.")
+@click.option(
+    "--llm",
+    type=click.Choice(["local", "openai-compatible", "openai", "none"]),
+    default=None,
+    help="LLM backend (default: CHIPQA_LLM).",
+)
+@click.pass_context
+def chat(ctx: click.Context, as_json: bool, top_k: int | None, llm: str | None) -> None:
+    """Answer questions one a line, each in the context of the earlier ones ("And Meta?").
+
+    On a terminal it prompts; from a pipe it reads plain lines. An empty line is skipped; end with Ctrl-D."""
+    from chipqa.answering.conversation import Turn
+
+    app = _app(ctx)
+    app.preload(llm)
+    interactive = sys.stdin.isatty()
+    report = app.ensure_index(progress=_progress_bar("building index from seeds/"))
+    if report is not None:
+        click.echo(f"index built: {report.summary()}", err=True)
+    history: list[Turn] = []
+    while True:
+        if interactive:
+            click.echo("question> ", err=True, nl=False)
+        line = sys.stdin.readline()
+        if not line:
+            break
+        question = line.strip()
+        if not question:
+            continue
+        if interactive and question.lower() in ("exit", "quit"):
+            break
+        draft = _Draft(interactive and sys.stderr.isatty() and not as_json)
+        try:
+            result = app.ask(question, top_k=top_k, llm=llm, on_token=draft.on_token, history=history)
+        except ChipQAError as exc:  # one bad question does not end the conversation
+            draft.clear()
+            click.echo(f"chipqa: error: {exc}", err=True)
+            continue
+        draft.clear()
+        answer = result.answer
+        if as_json:
+            click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        else:
+            click.echo(_render().format_answer(answer, publishers=_publishers(app)))
+            click.echo("")
+        resolved = answer.resolved_question or answer.question
+        history = [*history, Turn(answer.question, answer.answer, resolved)][-CHAT_TURNS:]
+    ctx.obj["nothing_to_save"] = report is None
+
+
+class _Draft:
+    """The draft streaming on stderr (figures are held back until verified); stdout gets the final answer."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.shown: list[str] = []
+        self.on_token = self._show if enabled else None
+
+    def _show(self, delta: str) -> None:
+        self.shown.append(delta)
+        tail = "".join(self.shown).replace("\n", " ")[-70:]
+        click.echo(f"\r\x1b[2K\x1b[2m{tail}\x1b[0m", err=True, nl=False)
+
+    def clear(self) -> None:
+        if self.shown:
+            click.echo("\r\x1b[2K", err=True, nl=False)
+            self.shown.clear()
+
+
+def _publishers(app: Any) -> dict[str, str]:
+    """Publisher names by document id, for the sources list (absent when the index cannot be read)."""
+    try:
+        return {d: r.publisher for d, r in app.store.documents().items() if r.publisher}
+    except ChipQAError:
+        return {}
 
 
 @cli.command()
@@ -139,19 +213,41 @@ def status(ctx: click.Context) -> None:
 
 
 @cli.command(name="eval")
-@click.option("--questions", type=click.Path(path_type=Path), default=Path("eval/questions.jsonl"))
+@click.option(
+    "--questions",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A questions file to run against the index (default: every suite of eval/suites.toml).",
+)
+@click.option("--suite", "suites", multiple=True, help="Run only this suite (repeatable).")
 @click.option("--output", type=click.Path(path_type=Path), default=None, help="Write the full results as JSON.")
 @click.option("--baseline", is_flag=True, help="Also score the plain LlamaIndex recipe, side by side.")
 @click.option("--llm", type=click.Choice(["local", "openai-compatible", "openai", "none"]), default=None)
-@click.option("--no-report", is_flag=True, help="Do not write eval/reports/ (latest.*, history.jsonl).")
+@click.option("--no-report", is_flag=True, help="Do not write eval/reports/ (reports and history.jsonl).")
 @click.pass_context
 def eval_cmd(
-    ctx: click.Context, questions: Path, output: Path | None, baseline: bool, llm: str | None, no_report: bool
+    ctx: click.Context,
+    questions: Path | None,
+    suites: tuple[str, ...],
+    output: Path | None,
+    baseline: bool,
+    llm: str | None,
+    no_report: bool,
 ) -> None:
-    """Run the eval set through the real pipeline; exit non-zero below the gate."""
-    from chipqa.evaluation.harness import run_eval_command
+    """Run the eval through the real pipeline and print the metrics; exit non-zero below the gate.
 
-    code = run_eval_command(_app(ctx), questions, output, baseline=baseline, llm=llm, write_reports=not no_report)
+    Without --questions, every suite of eval/suites.toml runs against an index of its own corpus (seeds,
+    dev-tune, dev-test, grown) and the table shows them side by side."""
+    if questions is not None:
+        from chipqa.evaluation.harness import run_eval_command
+
+        code = run_eval_command(_app(ctx), questions, output, baseline=baseline, llm=llm, write_reports=not no_report)
+    else:
+        from chipqa.evaluation.suites import run_suites_command
+
+        code = run_suites_command(
+            _app(ctx), suites, output=output, baseline=baseline, llm=llm, write_reports=not no_report
+        )
     ctx.exit(code)
 
 
@@ -162,7 +258,7 @@ def eval_cmd(
 @click.pass_context
 def ui(ctx: click.Context, host: str | None, port: int | None, share: bool) -> None:
     """Start the web UI and the JSON API in one server."""
-    from chipqa.app.web.ui import serve
+    from chipqa.app.web.server import serve
 
     serve(_app(ctx), host=host, port=port, share=share)
 

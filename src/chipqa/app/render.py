@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping
 from typing import Any
 
-from chipqa.core.models import Answer
+from chipqa.core.models import Answer, Citation
 from chipqa.core.text import clip
 from chipqa.ingest.indexer import IngestReport
 
 
-def format_answer(answer: Answer, width: int = 100) -> str:
-    """The answer, then its numbered sources with title and cited sentence."""
-    lines = [textwrap.fill(answer.answer, width)]
+def format_answer(answer: Answer, width: int = 100, publishers: Mapping[str, str] | None = None) -> str:
+    """The answer, then its numbered sources: title, publisher, date, file, and the cited sentence.
+
+    A follow-up that was resolved starts with the question actually answered, so it can be checked."""
+    publishers = publishers or {}
+    lines = []
+    if answer.resolved_question and answer.resolved_question != answer.question:
+        lines.append(textwrap.fill(f"Answering: {answer.resolved_question}", width))
+    lines.append(textwrap.fill(answer.answer, width))
     if answer.conflicts:
         lines.append("")
         lines.append("Conflict: the sources disagree on this figure.")
@@ -20,7 +27,7 @@ def format_answer(answer: Answer, width: int = 100) -> str:
         lines.append("")
         lines.append("Sources:")
         for c in answer.citations:
-            lines.append(f"  [{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end})")
+            lines.append(f"  [{c.n}] {source_line(c, publishers.get(c.doc_id))}")
             lines.append(textwrap.indent(textwrap.fill(f"“{c.text}”", width - 6), "      "))
     if answer.abstained and answer.related:
         lines.append("")
@@ -30,6 +37,12 @@ def format_answer(answer: Answer, width: int = 100) -> str:
     for note in answer.notes:
         lines.append(f"note: {note}")
     return "\n".join(lines)
+
+
+def source_line(c: Citation, publisher: str | None = None) -> str:
+    """ "Title — Publisher, 2025-01-15, file.txt (chars 581-701)": what a reader needs to find the source."""
+    where = [p for p in (publisher, c.published, c.source or c.doc_id) if p]
+    return f"{c.title} — {', '.join(where)} (chars {c.start}-{c.end})"
 
 
 def format_ingest(report: IngestReport) -> str:

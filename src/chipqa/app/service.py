@@ -7,11 +7,11 @@ not passed is built from the settings on first use and kept.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chipqa.answering.answer import Answerer, AskResult, OnToken
+from chipqa.answering.pipeline import Answerer, AskResult, OnToken
 from chipqa.core.errors import IndexError_
 from chipqa.core.settings import Settings
 from chipqa.index.embedding import model_label
@@ -22,6 +22,7 @@ from chipqa.llm.backends import Generator, backend_label, load_generator, preloa
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
+    from chipqa.answering.conversation import Turn
     from chipqa.index.retrieval import HybridRetriever
 
 
@@ -116,7 +117,15 @@ class ChipQA:
         progress: Progress | None = None,
         watch: Watch | None = None,
     ) -> IngestReport:
-        return self.indexer().ingest(list(paths or [self.settings.corpus_dir]), prune, reset, progress, watch)
+        return self.indexer().ingest(list(paths or self.default_paths()), prune, reset, progress, watch)
+
+    def default_paths(self) -> list[Path]:
+        """What `chipqa ingest` reads with no PATH: the corpus folder, and the uploads folder once it exists."""
+        corpus, uploads = self.settings.corpus_dir, self.settings.uploads_dir
+        paths = [corpus] if corpus.exists() else []
+        if uploads.is_dir() and uploads.resolve() != corpus.resolve():
+            paths.append(uploads)
+        return paths or [corpus]  # a missing corpus folder is then named in the error
 
     def index_is_empty(self) -> bool:
         return not self.store.documents()
@@ -125,7 +134,7 @@ class ChipQA:
         """Build the index from the corpus folder when it holds no documents yet."""
         if not self.index_is_empty():
             return None
-        if not self.settings.corpus_dir.exists():
+        if not any(p.exists() for p in self.default_paths()):
             raise IndexError_(
                 f"the index at {self.store.location} is empty and the corpus folder "
                 f"{self.settings.corpus_dir} does not exist; run `chipqa ingest PATH`"
@@ -136,9 +145,30 @@ class ChipQA:
         return Answerer(self.retriever, self.generator(llm), self.settings.top_k, self.settings.max_question_chars)
 
     def ask(
-        self, question: str, top_k: int | None = None, llm: str | None = None, on_token: OnToken | None = None
+        self,
+        question: str,
+        top_k: int | None = None,
+        llm: str | None = None,
+        on_token: OnToken | None = None,
+        history: Sequence[Turn] | None = None,
     ) -> AskResult:
-        return self.answerer(llm).ask(question, top_k=top_k, on_token=on_token)
+        """Answer a question; with `history` (oldest first), a follow-up is resolved against it first.
+
+        The answer record keeps what was asked as `question` and what was answered as `resolved_question`.
+        """
+        if not history:
+            return self.answerer(llm).ask(question, top_k=top_k, on_token=on_token)
+        from chipqa.answering.conversation import resolve
+        from chipqa.answering.understand import validate
+
+        asked = validate(question, self.settings.max_question_chars)
+        self.retriever.refresh()
+        resolved = resolve(asked, history, self.retriever.vocabulary.names)
+        result = self.answerer(llm).ask(resolved, top_k=top_k, on_token=on_token)
+        if resolved != asked:
+            result.answer.resolved_question = result.answer.question
+            result.answer.question = asked
+        return result
 
     def status(self) -> dict[str, Any]:
         docs = self.store.documents()
@@ -151,4 +181,5 @@ class ChipQA:
             "llm": backend_label(self.settings),
             "top_k": self.settings.top_k,
             "corpus_dir": str(self.settings.corpus_dir),
+            "uploads_dir": str(self.settings.uploads_dir),
         }

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-Kind = Literal["count", "money", "percent", "year", "number"]
+Kind = Literal["count", "money", "percent", "year", "number", "measure"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,14 @@ class Figure:
     magnitude_digits: int
 
 
-_CURRENCY_CODES = "USD|RMB|CNY|EUR|GBP|JPY|HKD|INR|AUD|CAD|SGD|TWD|KRW"
+# ISO 4217 codes of the currencies news about chip purchases is written in (any region's), and "RMB".
+_CURRENCY_CODES = (
+    "USD|RMB|CNY|EUR|GBP|JPY|HKD|INR|AUD|CAD|SGD|TWD|KRW|CHF|SAR|AED|QAR|KWD|ZAR|ILS|TRY|BRL|MXN|ARS|CLP|COP|PEN"
+    "|IDR|MYR|THB|VND|PHP|PKR|BDT|LKR|NPR|NGN|KES|EGP|MAD|SEK|NOK|DKK|PLN|CZK|HUF|RUB|UAH|KZT|NZD"
+)
+# "¥" writes both the Japanese yen and the Chinese yuan; it matches either and is never converted.
+YEN_SIGN = "¥"
+_YEN_CURRENCIES = frozenset({YEN_SIGN, "JPY", "RMB"})
 
 _QUALIFIERS = (
     r"more\s+than|less\s+than|fewer\s+than|up\s+to|at\s+least|at\s+most|as\s+many\s+as|as\s+much\s+as"
@@ -56,18 +63,18 @@ _FIGURE_RE = re.compile(
     )?
     (?:
         (?<![\w$])
-        (?P<pre>US[^\S\n]?\$|HK\$|NT\$|A\$|C\$|S\$|\$|€|£|¥|₹|₩|(?:{_CURRENCY_CODES})(?![A-Za-z]))
+        (?P<pre>US[^\S\n]?\$|HK\$|NT\$|A\$|C\$|S\$|R\$|\$|€|£|¥|₹|₩|₪|(?:{_CURRENCY_CODES})(?![A-Za-z]))
         [^\S\n]?
     )?
     (?P<num>[0-9]{{1,3}}(?:,[0-9]{{3}})+(?![0-9])(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?)
     (?:
-        (?:[^\S\n]+|-)?(?P<sw>(?i:thousand|million|billion|trillion|mln|mn|bn|trn|tn))(?!\w)
+        (?:[^\S\n]+|-)?(?P<sw>(?i:thousand|million|billion|trillion|mln|mn|bn|trn|tn|crore|lakh))(?!\w)
       | (?P<sl>[kKmMbBtT])(?!\w)
     )?
     (?:
         [^\S\n]?(?P<pct>%|(?i:percent|per[^\S\n]*cent|pct)(?!\w))
       | [^\S\n]+(?P<post>
-            (?i:(?:US[^\S\n]+)?dollars?|yuan|renminbi|euros?|yen|rupees)(?!\w)
+            (?i:(?:US[^\S\n]+)?dollars?|yuan|renminbi|euros?|yen|rupees|pounds[^\S\n]+sterling|won|shekels?|rand)(?!\w)
           | (?:{_CURRENCY_CODES})(?![A-Za-z])
         )
     )?
@@ -82,6 +89,21 @@ _SKIP_RES = (
     re.compile(r"\[\^?[0-9]+(?:[^\S\n]*[,;–-][^\S\n]*[0-9]+)*\]"),
     re.compile(r"(?<![0-9])[0-9]{4}-[0-9]{2}-[0-9]{2}(?![0-9])"),
 )
+_MONTH_NAMES = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
+)
+# The day of a date ("September 9, 2025", "18 September 2024") is no figure; the year stays one.
+_DATE_DAY_RES = (
+    re.compile(
+        rf"\b{_MONTH_NAMES}\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b(?![,.]\d)"
+        r"(?!\s*(?:%|percent|per cent|thousand|million|billion|[a-z]+s\b))"
+    ),
+    re.compile(rf"(?<![\d,.])(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH_NAMES}\b"),
+)
+# A one- or two-digit number right after a capitalised word (not opening a sentence) is part of a name.
+_NAME_NUMBER_RE = re.compile(r"\d{1,2}$")
+_NAME_BEFORE_RE = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]+[A-Za-z]*\s$")
 _CITATION_RE = re.compile(r"\[\^?[0-9]{1,3}(?:[^\S\n]*[,;–-][^\S\n]*[0-9]{1,3})*\]")
 
 _SCALE_WORDS = {
@@ -94,6 +116,8 @@ _SCALE_WORDS = {
     "trillion": 12,
     "trn": 12,
     "tn": 12,
+    "lakh": 5,  # Indian numbering: 1 lakh = 100,000; 1 crore = 10 million
+    "crore": 7,
 }
 _SCALE_LETTERS = {"k": 3, "m": 6, "b": 9, "t": 12}
 _LETTERS_NEEDING_CURRENCY = frozenset("bBtTm")
@@ -108,9 +132,11 @@ _SYMBOL_CURRENCY = {
     "S$": "SGD",
     "€": "EUR",
     "£": "GBP",
-    "¥": "RMB",
+    "¥": YEN_SIGN,
     "₹": "INR",
     "₩": "KRW",
+    "₪": "ILS",
+    "R$": "BRL",
     "CNY": "RMB",
 }
 _WORD_CURRENCY = {
@@ -122,6 +148,11 @@ _WORD_CURRENCY = {
     "euros": "EUR",
     "yen": "JPY",
     "rupees": "INR",
+    "sterling": "GBP",
+    "won": "KRW",
+    "shekel": "ILS",
+    "shekels": "ILS",
+    "rand": "ZAR",
 }
 _CURRENCY_SYMBOL = {"USD": "$", "EUR": "€", "GBP": "£"}
 
@@ -140,6 +171,17 @@ _COUNT_NOUNS = (
     r"|people|persons?|employees?|workers?|engineers?|staff|users?|customers?|wafers?|systems?"
     r"|nodes?|racks?|boards?|devices?|modules?|machines?|computers?|instances?|clusters?|jobs)"
     r"|[A-Z]{1,3}[0-9]{2,4}[A-Z]?s"
+)
+# Right after a number, a product code counts what it names: "15,000 MI300X", "24k GB200" (not "Q3", "FY26").
+_PRODUCT_AFTER_RE = re.compile(
+    r"[^\S\n]+(?P<noun>(?!(?:Q[1-4]|H[12]|FY[0-9]{2,4})(?![A-Za-z0-9]))[A-Z]{1,4}[0-9]{1,4}[A-Z]{0,3}s?)(?![\w’'-])"
+)
+# Units of measure that follow a figure: power, energy, compute, hashrate, data. A figure with one is a
+# "measure": the size of something, never a count of chips or an amount of money.
+_MEASURE_AFTER_RE = re.compile(
+    r"[^\S\n]*(?P<unit>(?:[kMGT]W|[kMGT]Wh|TWh|megawatts?|gigawatts?|kilowatts?|terawatt-hours?|EH/s|exahash(?:es)?"
+    r"(?:[^\S\n]+per[^\S\n]+second)?|PH/s|(?:exa|peta|tera)flops|[EPT]FLOPS|PB|TB|GB/s|TB/s|cents?[^\S\n]+per"
+    r"[^\S\n]+kilowatt-hour|MHz|GHz|nm|km|miles?|square[^\S\n]+(?:feet|metres|meters)|acres|hectares))(?![\w/])"
 )
 _COUNT_AFTER_RE = re.compile(
     rf"""
@@ -182,6 +224,7 @@ class _Raw:
 def parse_figures(text: str) -> list[Figure]:
     """All figures in `text`, in order and non-overlapping."""
     skips = [m.span() for regex in _SKIP_RES for m in regex.finditer(text)]
+    skips += [m.span("day") for regex in _DATE_DAY_RES for m in regex.finditer(text)]
     raws = [
         raw
         for match in _FIGURE_RE.finditer(text)
@@ -190,6 +233,12 @@ def parse_figures(text: str) -> list[Figure]:
     ]
     _share_range_parts(text, raws)
     figures = [_finalize(text, raw) for raw in raws]
+    taken = [(f.start, f.end) for f in figures] + skips
+    for extra in (*_word_figures(text), *_fraction_figures(text)):
+        if not any(s < extra.end and extra.start < e for s, e in taken):
+            figures.append(extra)
+            taken.append((extra.start, extra.end))
+    figures.sort(key=lambda f: f.start)
     return _share_list_units(text, figures)
 
 
@@ -201,7 +250,7 @@ def parse_figure(text: str) -> Figure | None:
 
 def same_quantity(a: Figure, b: Figure, rel_tol: float = 1e-6) -> bool:
     """Whether `a` and `b` state the same amount of the same kind of thing, qualifiers aside."""
-    return _family(a, strict=True) == _family(b, strict=True) and math.isclose(a.value, b.value, rel_tol=rel_tol)
+    return same_family(a, b) and math.isclose(a.value, b.value, rel_tol=rel_tol)
 
 
 # Round numbers have few significant digits ("$7 billion", "100,000"); half a unit of those would accept
@@ -212,7 +261,7 @@ MAX_RELATIVE_TOLERANCE = 0.01
 def matches_expected(expected: str, candidate: Figure) -> bool:
     """Whether `candidate` is within half a unit of `expected`'s last significant figure, at most 1% off."""
     want = parse_figure(expected)
-    if want is None or _family(want, strict=False) != _family(candidate, strict=False):
+    if want is None or not same_family(want, candidate, strict=False):
         return False
     tolerance = min(_half_unit(want), MAX_RELATIVE_TOLERANCE * abs(want.value)) if want.value else _half_unit(want)
     return abs(candidate.value - want.value) <= tolerance + 1e-9 * abs(want.value)
@@ -247,6 +296,8 @@ def _raw_from_match(text: str, match: re.Match[str]) -> _Raw | None:
     pre, sw, sl, post = match.group("pre"), match.group("sw"), match.group("sl"), match.group("post")
     if pre is None and not _clean_start(text, num_start):
         return None
+    if pre is None and _NAME_NUMBER_RE.match(match.group("num")) and _NAME_BEFORE_RE.search(text, 0, num_start):
+        return None  # "Horizon 1", "Gaudi 3", "Polaris Forge 2": the number is part of a name
     end = match.end()
     if end < len(text) and (text[end].isalnum() or text[end] == "_"):
         return None
@@ -330,10 +381,16 @@ def _finalize(text: str, raw: _Raw) -> Figure:
     else:
         noun = _COUNT_AFTER_RE.match(text, raw.end)
         immediate = noun is not None and not noun.group("between")
-        if raw.year_like() and not immediate:
+        product = None if noun is not None or raw.year_like() else _PRODUCT_AFTER_RE.match(text, raw.end)
+        measure = None if raw.year_like() else _MEASURE_AFTER_RE.match(text, raw.end)
+        if measure is not None:
+            kind, unit = "measure", measure.group("unit")
+        elif raw.year_like() and not immediate:
             kind = "year"
         elif noun is not None:
             kind, unit = "count", noun.group("noun")
+        elif product is not None:
+            kind, unit = "count", product.group("noun")
         else:
             kind = "number"
     return Figure(
@@ -371,6 +428,22 @@ def _share_list_units(text: str, figures: list[Figure]) -> list[Figure]:
         if _LIST_GAP_RE.fullmatch(text, a.end, b.start) or _RANGE_GAP_RE.fullmatch(text, a.end, b.start):
             result[i] = Figure(a.text, a.start, a.end, a.value, "count", None, b.unit, a.qualifier, a.magnitude_digits)
     return result
+
+
+def currencies_match(a: str | None, b: str | None) -> bool:
+    """Whether two currency codes can name the same money ("¥" is either the yen or the yuan)."""
+    if a == b:
+        return True
+    return a is not None and b is not None and YEN_SIGN in (a, b) and {a, b} <= _YEN_CURRENCIES
+
+
+def same_family(a: Figure, b: Figure, *, strict: bool = True) -> bool:
+    """Same comparison class: the same currency, both percentages, both counts; `strict=False` lets a year
+    compare with a plain number."""
+    fa, fb = _family(a, strict=strict), _family(b, strict=strict)
+    if fa[0] == fb[0] == "money":
+        return currencies_match(fa[1], fb[1])
+    return fa == fb
 
 
 def _family(fig: Figure, *, strict: bool) -> tuple[str, str | None]:
@@ -414,3 +487,166 @@ def _grouped(value: Decimal) -> str:
         return f"{int(integral):,}"
     whole, _, fraction = _plain(value).partition(".")
     return f"{int(whole):,}.{fraction}"
+
+
+# Counts written in words ("fifteen thousand", "eleven thousand five hundred and twenty", "half a million").
+# Only numbers with a scale word are read: "two companies" or "one of" are not figures worth checking.
+_UNIT_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen"
+)
+_UNITS = {w: i for i, w in enumerate(_UNIT_WORDS.split())}
+_TENS_WORDS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety"
+_TENS = {w: 10 * i for i, w in enumerate(_TENS_WORDS.split()) if i > 1}
+_WORD_SCALES = {"thousand": 3, "million": 6, "billion": 9, "trillion": 12}
+_NUMBER_WORD = (
+    "(?:" + "|".join(sorted([*_TENS, *_UNITS], key=len, reverse=True)) + ")"
+    "(?:-(?:" + "|".join(w for w in _UNITS if _UNITS[w] in range(1, 10)) + "))?"
+)
+_SCALE_WORD = "(?:hundred|thousand|million|billion|trillion)"
+_WORD_FIGURE_RE = re.compile(
+    rf"""
+    (?:(?<![\w-])(?P<qual>(?i:{_QUALIFIERS}))[^\S\n]+)?
+    (?<![\w-])
+    (?P<words>
+        (?i:(?:half[^\S\n]+a|a|{_NUMBER_WORD}))
+        (?:(?:[^\S\n]+and[^\S\n]+|[^\S\n]+|-)(?i:{_NUMBER_WORD}|{_SCALE_WORD}))*
+    )
+    (?![\w-])
+    (?:[^\S\n]+(?P<post>(?i:(?:US[^\S\n]+)?dollars|euros|pounds|yen|yuan|won|rupees)(?!\w)))?
+    """,
+    re.VERBOSE,
+)
+_POST_WORDS = {
+    "dollars": "USD",
+    "euros": "EUR",
+    "pounds": "GBP",
+    "yen": "JPY",
+    "yuan": "RMB",
+    "won": "KRW",
+    "rupees": "INR",
+}
+
+
+def _word_value(words: str) -> tuple[int, int] | None:
+    """(value, significant digits) of a number in words, or None unless it holds a scale word."""
+    tokens = [t for t in re.split(r"[\s-]+", words.lower()) if t and t != "and"]
+    if not any(t in _WORD_SCALES or t == "hundred" for t in tokens):
+        return None
+    total, current, digits = 0, 0, 0
+    for i, token in enumerate(tokens):
+        if token == "half" and i + 1 < len(tokens) and tokens[i + 1] == "a":
+            current = 0.5  # type: ignore[assignment]  # "half a million"
+        elif token == "a":
+            if i + 1 >= len(tokens) or tokens[i + 1] not in (*_WORD_SCALES, "hundred"):
+                return None
+            current = current or 1
+        elif token in _UNITS:
+            current += _UNITS[token]
+            digits += 1
+        elif token in _TENS:
+            current += _TENS[token]
+            digits += 1
+        elif token == "hundred":
+            current = (current or 1) * 100
+        else:
+            total += int(current * 10 ** _WORD_SCALES[token])
+            current = 0
+    value = int(total + current)
+    return (value, max(1, len(str(value).rstrip("0")))) if value else None
+
+
+def _word_figures(text: str) -> list[Figure]:
+    out = []
+    for m in _WORD_FIGURE_RE.finditer(text):
+        parsed = _word_value(m.group("words"))
+        if parsed is None:
+            continue
+        value, digits = parsed
+        post = m.group("post")
+        currency = _POST_WORDS.get(post.lower().split()[-1]) if post else None
+        kind: Kind
+        unit: str | None = None
+        if currency is not None:
+            kind, unit = "money", currency
+        else:
+            noun = _COUNT_AFTER_RE.match(text, m.end()) or _PRODUCT_AFTER_RE.match(text, m.end())
+            kind, unit = ("count", noun.group("noun")) if noun is not None else ("number", None)
+        qualifier = m.group("qual")
+        out.append(
+            Figure(
+                text=text[m.start() : m.end()],
+                start=m.start(),
+                end=m.end(),
+                value=float(value),
+                kind=kind,
+                currency=currency,
+                unit=unit,
+                qualifier=_normalize_qualifier(qualifier) if qualifier else None,
+                magnitude_digits=digits,
+            )
+        )
+    return out
+
+
+# Fractions of a whole ("a third of", "two-thirds of", "roughly half of"): read as percentages.
+_FRACTIONS = {
+    "half": 50.0,
+    "third": 100 / 3,
+    "thirds": 100 / 3,
+    "quarter": 25.0,
+    "quarters": 25.0,
+    "fifth": 20.0,
+    "fifths": 20.0,
+    "tenth": 10.0,
+    "tenths": 10.0,
+}
+_FRACTION_COUNT = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "nine": 9}
+_FRACTION_RE = re.compile(
+    rf"""
+    (?:(?<![\w-])(?P<qual>(?i:{_QUALIFIERS}))[^\S\n]+)?
+    (?<![\w-])
+    (?P<frac>
+        (?i:(?P<count>a|one|two|three|four|nine)[^\S\n-]+?|(?P<count2>one|two|three|four|nine)-)
+        (?P<part>(?i:thirds?|quarters?|fifths?|tenths?))
+      | (?P<half>(?i:half))
+    )
+    (?=[^\S\n]+(?:of\b|(?:the|its|their|all)\b)|[^\S\n]*[,.;)]|[^\S\n]*$|[^\S\n]+(?:went|goes|is|was|are|were|will|came)\b)
+    """,
+    re.VERBOSE,
+)
+# "the second half of 2025", "the first quarter": periods, not fractions.
+_PERIOD_BEFORE = re.compile(r"(?i:\b(?:first|second|third|fourth|last|final|1st|2nd|3rd|4th|the|this|next|that|a)\s+)$")
+
+
+def _fraction_figures(text: str) -> list[Figure]:
+    out = []
+    for m in _FRACTION_RE.finditer(text):
+        qualifier = m.group("qual")
+        if m.group("half"):
+            # A bare "half" is a fraction only when qualified ("roughly half") or followed by "of".
+            if not qualifier and not re.match(r"[^\S\n]+of\b", text[m.end() :]):
+                continue
+            if not qualifier and _PERIOD_BEFORE.search(text, 0, m.start("frac")):
+                continue
+            value = 50.0
+        else:
+            count = (m.group("count") or m.group("count2") or "a").lower()
+            part = m.group("part").lower()
+            if part.startswith("quarter") and count == "a" and not re.match(r"[^\S\n]+of\b|[^\S\n]*$", text[m.end() :]):
+                continue  # "a quarter" alone is a period of time
+            value = _FRACTION_COUNT[count] * _FRACTIONS[part]
+        out.append(
+            Figure(
+                text=text[m.start() : m.end()],
+                start=m.start(),
+                end=m.end(),
+                value=value,
+                kind="percent",
+                currency=None,
+                unit="%",
+                qualifier=_normalize_qualifier(qualifier) if qualifier else None,
+                magnitude_digits=2,
+            )
+        )
+    return out

@@ -14,9 +14,10 @@ class Document:
     text: str
     title: str
     source: str
-    date: str | None = None
+    date: str | None = None  # publication date, YYYY-MM-DD, when the text or page states one
     content_spans: tuple[tuple[int, int], ...] = ()
     sha256: str = ""
+    publisher: str | None = None  # the publication's name ("The Daily Guardian"), when stated
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,11 @@ class Passage:
     text: str
     score: float = 0.0
     date: str | None = None
+    # What each retriever made of the passage (None when it was not among that retriever's results).
+    dense: float | None = None  # cosine similarity to the question
+    bm25: float | None = None
+    dense_rank: float | None = None  # 0 = best
+    bm25_rank: float | None = None
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,11 @@ class Settings(BaseSettings):
     index_dir: Path = Field(Path("index"), description="Embedded Chroma directory.")
     chroma_url: str | None = Field(None, description="Chroma server URL; when set, used instead of index_dir.")
     collection: str = Field("chipqa", description="Chroma collection name.")
-    corpus_dir: Path = Field(Path("seeds"), description="Default folder for `chipqa ingest` and UI uploads.")
+    corpus_dir: Path = Field(Path("seeds"), description="Default folder for `chipqa ingest` (never written to).")
+    uploads_dir: Path = Field(
+        Path("uploads"),
+        description="Where UI uploads are saved (not the corpus folder); `chipqa ingest` with no PATH reads it too.",
+    )
     embed_model: str | None = Field(
         None, description="sentence-transformers model name or path; default: the bundled all-MiniLM-L6-v2."
     )
@@ -82,6 +86,9 @@ class Settings(BaseSettings):
     ui_host: str = Field("127.0.0.1", description="Address the UI/API server binds to.")
     ui_port: int = Field(7860, ge=1, le=65535, description="Port of the UI/API server.")
     ui_auth: SecretStr | None = Field(None, description="Basic auth for the UI/API as 'user:password'.")
+    api_max_body_kb: int = Field(
+        256, ge=1, description="Largest JSON API request body, KB (a question with its history); 413 above it."
+    )
     debug: bool = Field(False, description="Show tracebacks for errors.")
 
     @field_validator("chroma_url", "llm_base_url", "llm_model", "ui_auth", "embed_model", mode="before")

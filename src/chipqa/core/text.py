@@ -67,3 +67,64 @@ def short_error(exc: BaseException, limit: int = 200) -> str:
     """The first line of an exception's message (its type name when empty), at most `limit` characters."""
     text = str(exc).strip()
     return (text.splitlines()[0] if text else type(exc).__name__)[:limit]
+
+
+# Tokens whose trailing period does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    [
+        "u.s",
+        "u.k",
+        "u.n",
+        "e.u",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "inc",
+        "corp",
+        "co",
+        "ltd",
+        "jr",
+        "sr",
+        "st",
+        "vs",
+        "e.g",
+        "i.e",
+        "etc",
+        "no",
+        "fig",
+        "approx",
+        "est",
+        "dept",
+    ]
+)
+_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+\S)")
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans within text[start:end], trimmed of surrounding white space."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    cursor = start
+    for m in _SENTENCE_END.finditer(text, start, end):
+        stop = m.end()
+        word = text[cursor : m.start() + 1].split()[-1].rstrip(".").lower() if text[cursor : m.start()].strip() else ""
+        nxt = text[stop:end].lstrip()[:1]
+        # Keep "U.S. export rules" whole; a sentence ends only before a capital, digit, quote or bullet.
+        if word in _ABBREVIATIONS and not (nxt.isupper() and word not in {"u.s", "u.k"}):
+            continue
+        if nxt and not (nxt.isupper() or nxt.isdigit() or nxt in "\"'“‘*-([#"):
+            continue
+        spans.append((cursor, stop))
+        cursor = stop
+    spans.append((cursor, end))
+    return [_trim(text, s, e) for s, e in spans if text[s:e].strip()]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end

@@ -14,8 +14,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from chipqa.answering.answer import AskResult
-from chipqa.answering.grounding import unsupported
+from chipqa.answering.pipeline import AskResult
+from chipqa.answering.verify import unsupported
 from chipqa.core.figures import parse_figure, parse_figures
 from chipqa.core.models import Answer, Citation, FigureRecord, Passage
 

@@ -18,8 +18,10 @@ Per question (``score_question``, first ``k`` retrieved passages):
 - ``correct``: answerable: not abstained, and the primary figure — the first of ``record["figures"]``
   (or, when that list is empty, the first figure of the answer text, years included) — matches
   ``expected`` or one of ``aliases``
-  under ``figures.matches_expected``. Unanswerable: abstained and no stated figure other than
-  figures the question itself contains (echoing "the $16 billion order" is not answering).
+  under ``figures.matches_expected``. Open questions (tag "open": a name, place, date or reason):
+  not abstained, and ``expected`` or an alias occurs in the answer text after case, white space, quote,
+  dash and citation-marker folding (``normalize_phrase``). Unanswerable: abstained and no stated figure
+  other than figures the question itself contains (echoing "the $16 billion order" is not answering).
 - ``abstained``: ``record["abstained"]``.
 - ``false_abstention``: answerable and abstained.
 - ``hit_at_k``: some passage among the first k comes from a ``sources`` document. None without sources.
@@ -27,6 +29,7 @@ Per question (``score_question``, first ``k`` retrieved passages):
 - ``rr``: 1/rank of the first passage among the first k from a ``sources`` document, 0.0 if none
   (so ``mrr`` is MRR@k). None without sources.
 - ``evidence_present``: the expected figure or an alias occurs in the text of the first k passages.
+  For open questions, the expected phrase or an alias occurs in them (normalized as above).
   For arithmetic questions (whose result is in no document) every figure in the row's ``inputs``
   must occur instead; without ``inputs``, every source document must be among the first k.
   None for unanswerable questions. It tells a retrieval miss from a generation miss.
@@ -42,14 +45,20 @@ Per question (``score_question``, first ``k`` retrieved passages):
   (a conflict shown where the sources agree or the question asks for one figure); None otherwise.
 - ``failure``: None when correct, else the first that applies: "answered_unanswerable"
   (unanswerable), "retrieval" (evidence not retrieved), "abstained" (false abstention),
-  "wrong_figure" (figures stated, none matches), "no_figure".
+  "wrong_phrase" (open question, phrase missing), "wrong_figure" (figures stated, none matches),
+  "no_figure".
+- ``wrong_verified``: a wrong figure shown as checked: not correct, not abstained, a stated figure, and
+  ``grounded`` true, on a figure question or an unanswerable one (never on an answerable open question).
 
 Run summary (``summarize``): every rate is the mean over the questions where the metric is defined
 (None if it is defined nowhere):
 
-- ``figure_accuracy``: mean ``correct`` over answerable questions.
+- ``answer_accuracy``: mean ``correct`` over answerable questions.
+- ``figure_accuracy``: mean ``correct`` over answerable questions without the tag "open".
+- ``open_accuracy``: mean ``correct`` over answerable questions tagged "open".
 - ``abstention_accuracy``: mean ``correct`` over unanswerable questions.
 - ``false_abstention_rate``: mean ``false_abstention`` over answerable questions.
+- ``wrong_verified_rate``: mean ``wrong_verified`` over all questions.
 - ``hit_at_k``, ``recall_at_k``, ``mrr``, ``evidence_presence``: means of the per-question values.
 - ``citation_precision``, ``citation_recall``: means over the questions where they are defined.
 - ``grounding_rate``: mean ``grounded`` over the answers that did not abstain.
@@ -63,6 +72,8 @@ Run summary (``summarize``): every rate is the mean over the questions where the
 from __future__ import annotations
 
 import math
+import re
+import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -77,13 +88,17 @@ from chipqa.core.figures import (
     strip_citation_markers,
 )
 
+OPEN_TAG = "open"
 # Gate thresholds on these metrics are maxima; on every other metric they are minima.
-LOWER_IS_BETTER = frozenset({"false_abstention_rate", "false_conflict_rate"})
+LOWER_IS_BETTER = frozenset({"false_abstention_rate", "false_conflict_rate", "wrong_verified_rate"})
 
 # Order and labels of the rows of format_table.
 _RATE_METRICS = (
+    "answer_accuracy",
     "figure_accuracy",
+    "open_accuracy",
     "abstention_accuracy",
+    "wrong_verified_rate",
     "false_abstention_rate",
     "hit_at_k",
     "recall_at_k",
@@ -100,7 +115,7 @@ _LATENCY_METRICS = tuple(f"{stage}_{p}_ms" for stage in _STAGES for p in ("p50",
 
 
 def percentile(values: Iterable[float], p: float) -> float:
-    """The p-th percentile (0 <= p <= 100) by linear interpolation between closest ranks."""
+    """The p-th percentile (0 <= p <= 100) by linear interpolation between closest ranks (numpy's default)."""
     ordered = sorted(float(v) for v in values)
     if not ordered:
         raise ValueError("percentile of no values")
@@ -109,9 +124,30 @@ def percentile(values: Iterable[float], p: float) -> float:
     pos = (len(ordered) - 1) * p / 100.0
     lo = math.floor(pos)
     hi = min(lo + 1, len(ordered) - 1)
-    a, b = ordered[lo], ordered[hi]
+    if len(ordered) > 1 and 0.0 < p < 100.0 and float(p).is_integer():
+        value = statistics.quantiles(ordered, n=100, method="inclusive")[int(p) - 1]
+    else:  # statistics.quantiles cuts at whole percents strictly inside (0, 100) only
+        value = ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
     # Clamped because rounding could otherwise step past a neighbour and break monotonicity in p.
-    return min(max(a + (b - a) * (pos - lo), a), b)
+    return min(max(value, ordered[lo]), ordered[hi])
+
+
+def normalize_phrase(text: str) -> str:
+    """Case, white space, citation markers, quotes and dashes folded, for phrase matching of open answers."""
+    text = strip_citation_markers(text).casefold()
+    text = re.sub(r"[“”\"‘’'`]", "", text)
+    text = re.sub(r"[‐‑‒–—―-]", "-", text)
+    return " ".join(text.split())
+
+
+def is_open(q: Mapping[str, Any]) -> bool:
+    """A question answered by a phrase (a name, place, date, reason), not a figure: tag "open"."""
+    return OPEN_TAG in (q.get("tags") or [])
+
+
+def _phrase_in(expected: Sequence[str], text: str) -> bool:
+    target = normalize_phrase(text)
+    return any(normalize_phrase(e) and normalize_phrase(e) in target for e in expected)
 
 
 def _expected_figures(q: Mapping[str, Any]) -> list[str]:
@@ -179,6 +215,8 @@ def _evidence_present(q: Mapping[str, Any], texts: Sequence[str], doc_ids: Seque
         if inputs:
             return all(i is not None and _in_any(i, texts) for i in inputs)
         return all(s in doc_ids for s in q.get("sources") or [])
+    if is_open(q):
+        return _phrase_in(_expected_figures(q), " ".join(texts))
     for value in _expected_figures(q):
         fig = parse_figure(value)
         if fig is not None and _in_any(fig, texts):
@@ -198,7 +236,9 @@ def score_question(q: Mapping[str, Any], record: Mapping[str, Any], k: int = 5) 
     cited = [str(c.get("text", "")) for c in record.get("citations") or []]
     stated = _stated_figures(record)
 
-    if answerable:
+    if answerable and is_open(q):
+        correct = not abstained and _phrase_in(_expected_figures(q), str(record.get("answer") or ""))
+    elif answerable:
         # Only the primary figure counts: an answer must not score by listing every figure it found.
         listed = [fig for fig, _ in _record_figures(record)]
         candidates = (listed or _answer_figures(record))[:1]
@@ -229,16 +269,28 @@ def score_question(q: Mapping[str, Any], record: Mapping[str, Any], k: int = 5) 
             failure = "retrieval"
         elif abstained:
             failure = "abstained"
+        elif is_open(q):
+            failure = "wrong_phrase"
         elif stated or _has_kind(_answer_figures(record), _expected_kinds(q)):
             failure = "wrong_figure"
         else:
             failure = "no_figure"
+    # A wrong figure presented as checked: the answer states a figure, calls itself grounded, and is wrong
+    # (a figure question answered with the wrong figure, or an unanswerable one answered with a figure).
+    wrong_verified = (
+        not correct
+        and not abstained
+        and bool(stated)
+        and bool(record.get("grounded"))
+        and not (answerable and is_open(q))
+    )
 
     timings = record.get("timings_ms") or {}
     return {
         "id": q.get("id"),
         "tags": tags,
         "answerable": answerable,
+        "open": is_open(q),
         "k": k,
         "correct": correct,
         "abstained": abstained,
@@ -253,6 +305,7 @@ def score_question(q: Mapping[str, Any], record: Mapping[str, Any], k: int = 5) 
         "conflict_found": bool(record.get("conflicts")) if "conflict" in tags else None,
         "false_conflict": bool(record.get("conflicts")) if "conflict" not in tags else None,
         "failure": failure,
+        "wrong_verified": wrong_verified,
         "timings_ms": {s: float(timings[s]) for s in _STAGES if timings.get(s) is not None},
     }
 
@@ -271,9 +324,12 @@ def summarize(scored: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "n": len(scored),
         "n_answerable": len(answerable),
         "n_unanswerable": len(unanswerable),
-        "figure_accuracy": _mean(s["correct"] for s in answerable),
+        "answer_accuracy": _mean(s["correct"] for s in answerable),
+        "figure_accuracy": _mean(s["correct"] for s in answerable if not s.get("open")),
+        "open_accuracy": _mean(s["correct"] for s in answerable if s.get("open")),
         "abstention_accuracy": _mean(s["correct"] for s in unanswerable),
         "false_abstention_rate": _mean(s["false_abstention"] for s in answerable),
+        "wrong_verified_rate": _mean(s.get("wrong_verified") for s in scored),
         "hit_at_k": _mean(s.get("hit_at_k") for s in scored),
         "recall_at_k": _mean(s.get("recall_at_k") for s in scored),
         "mrr": _mean(s.get("rr") for s in scored),

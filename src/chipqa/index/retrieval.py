@@ -8,12 +8,12 @@ import re
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from chipqa.core.models import Passage
 from chipqa.core.text import YEAR
-from chipqa.index.store import ChunkStore
+from chipqa.index.store import ChunkStore, DocRecord
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -21,12 +21,37 @@ if TYPE_CHECKING:
 
 # The manifest is re-read at least this often even when the index files look untouched (coarse mtimes).
 FULL_CHECK_S = 30.0
+# Documents whose stored text answering reads around a passage, kept per index state.
+DOCUMENT_CACHE = 256
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+|\d+[A-Za-z]+[0-9A-Za-z]*")
+_BEFORE_CODE = re.compile(r"\b([A-Z][A-Za-z]+)(?:['’]s)?\s+(?=[A-Za-z]*\d[A-Za-z0-9]*\b)")
 
 
 def tokens(text: str) -> list[str]:
     """Lower-case word tokens, dots inside abbreviations removed ("U.S." → "us")."""
     return [w.lower() for w in _WORD.findall(text.replace(".", ""))]
+
+
+# A run of capitalised words, optionally joined by "of", "de", "&" ("Bank of America", "AT&T" aside).
+_PHRASE = re.compile(r"\b[A-Z][\w&'’.-]*[A-Za-z0-9](?:\s+(?:(?:of|de|der|la|&)\s+)?[A-Z][\w&'’.-]*[A-Za-z0-9])+")
+# Capitalised only because they open a sentence or a title.
+_PHRASE_OPENERS = frozenset(
+    """The A An In On At As For By From With And But Or If When While After Before Its Their This That These
+    Those Meanwhile However Both Each Other Some Many Most Such Analysts Sources January February March April May
+    June July August September October November December Monday Tuesday Wednesday Thursday Friday""".split()
+)
+
+
+def name_phrases(text: str) -> list[str]:
+    """Multi-word capitalised names in a text, sentence-opening words stripped ("The Bonn Group" → "Bonn Group")."""
+    out = []
+    for m in _PHRASE.finditer(text):
+        words = m.group(0).split()
+        while words and words[0] in _PHRASE_OPENERS:
+            words = words[1:]
+        if len(words) >= 2:
+            out.append(" ".join(words))
+    return out
 
 
 class Vocabulary:
@@ -36,13 +61,27 @@ class Vocabulary:
     `names` holds words the corpus writes capitalised ("Amazon"), so "amazon" in a terse question is a name.
     """
 
-    def __init__(self, texts: list[str], lexicon: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, texts: list[str], lexicon: frozenset[str] = frozenset(), doc_ids: Sequence[str] | None = None
+    ) -> None:
         self.lexicon = lexicon
         self.counts = Counter(w for t in texts for w in tokens(t))
+        # Multi-word names as the corpus writes them ("SK Telecom", "Oak Ridge National Laboratory"), so that a
+        # question's abbreviation or partial name can be matched to one.
+        self.phrases = Counter(p for t in texts for p in name_phrases(t))
+        # How many documents use each word: a word most documents use is the corpus's subject ("Nvidia").
+        per_doc: dict[str, set[str]] = {}
+        for text, doc_id in zip(texts, doc_ids or [], strict=False):
+            per_doc.setdefault(doc_id, set()).update(tokens(text))
+        self.n_docs = len(per_doc)
+        self.doc_counts = Counter(w for words in per_doc.values() for w in words)
+        # How often a word directly precedes a model code ("Nvidia GB200", "AMD MI300X"): makers do, buyers rarely.
+        self.before_code = Counter(m.group(1).lower() for t in texts for m in _BEFORE_CODE.finditer(t.replace(".", "")))
         self._total = sum(self.counts.values()) or 1  # idf() runs per question keyword
         # Ordinary words are capitalised only at sentence starts, a minority of their uses.
         capitalised = Counter(w.lower() for t in texts for w in _WORD.findall(t.replace(".", "")) if w[0].isupper())
         self.names = frozenset(w for w, n in capitalised.items() if len(w) > 2 and n >= 0.5 * self.counts.get(w, n))
+        self._capitalised = capitalised
         self._by_initial: dict[str, list[str]] = {}
         for word in self.counts:
             if len(word) >= 4:
@@ -56,6 +95,15 @@ class Vocabulary:
 
     def __contains__(self, word: str) -> bool:
         return word.lower() in self.counts
+
+    def capitalised_share(self, word: str) -> float:
+        """Share of a word's uses that are capitalised (a name is nearly always written so)."""
+        low = word.lower()
+        return self._capitalised.get(low, 0) / self.counts[low] if self.counts.get(low) else 0.0
+
+    def doc_fraction(self, word: str) -> float:
+        """Share of documents that use the word (0.0 when the index holds none)."""
+        return self.doc_counts.get(word.lower(), 0) / self.n_docs if self.n_docs else 0.0
 
     def is_unknown(self, word: str) -> bool:
         """Neither indexed nor an English word nor correctable: a name the corpus never mentions ("aapl")."""
@@ -79,31 +127,12 @@ class Vocabulary:
         return match[0] if match else None
 
 
-@dataclass(frozen=True)
-class IndexView:
-    """Everything retrieval derives from one state of the index, built together and swapped in at once, so a
-    question never mixes one state's BM25 with another's vocabulary."""
-
-    key: tuple[tuple[str, str, int], ...] | None  # None: not built yet
-    committed: frozenset[str]
-    vocabulary: Vocabulary
-    year_marks: dict[str, list[tuple[int, str]]]
-    bm25: Any  # None when the index holds no chunks
-    corpus_size: int
-    dense_index: Any
-    fused: dict[int, Any] = field(default_factory=dict)  # per top-k, filled on first use
-
-
-_EMPTY = IndexView(None, frozenset(), Vocabulary([]), {}, None, 0, None)
-
-
 class HybridRetriever:
-    """Dense + BM25, fused with reciprocal rank fusion (LlamaIndex QueryFusionRetriever).
+    """Dense (LlamaIndex over Chroma) + BM25 (LlamaIndex BM25Retriever), fused by reciprocal rank.
 
-    The retrievers are built once per index state (and per top-k) and reused. A query checks a cheap stamp
-    of the index (file mtimes embedded, a generation on a server) and re-reads the manifest only when it
-    changed. Safe to call from several threads at once: a rebuild happens on one, under a lock, and the new
-    `IndexView` replaces the old one in one assignment.
+    The retrievers are built once per index state (and per top-k) and reused. Embedded, a query checks the
+    index files' mtimes and re-reads the document manifest only when they changed; a server's manifest is
+    read on every query.
     """
 
     def __init__(
@@ -118,27 +147,22 @@ class HybridRetriever:
         self.embed_model = embed_model
         self.top_k = top_k
         self._lock = threading.Lock()
-        self._view = _EMPTY
-        self._stamp: tuple[Any, ...] | None = None
+        self._state_key: tuple[tuple[str, str, int], ...] | None = None
+        self._stamp: tuple[tuple[str, int, int], ...] | None = None
         self._checked_at = 0.0
+        self._bm25: Any = None
+        self._dense_index: Any = None
+        self._fused: dict[int, Any] = {}
+        self._n_chunks = 0
+        self._documents: dict[str, DocRecord] = {}
+        self.vocabulary = Vocabulary([])
+        self.committed: set[str] = set()
+        self.year_marks: dict[str, list[tuple[int, str]]] = {}
         self.build_seconds = 0.0
-
-    @property
-    def view(self) -> IndexView:
-        """The index state the next question is answered from."""
-        return self._view
-
-    @property
-    def vocabulary(self) -> Vocabulary:
-        return self._view.vocabulary
-
-    @property
-    def committed(self) -> frozenset[str]:
-        return self._view.committed
 
     def years_in_force(self, doc_id: str, position: int) -> set[str]:
         """The year(s) a sentence at `position` speaks of when it names none: the last one named before it."""
-        marks = self._view.year_marks.get(doc_id, [])
+        marks = self.year_marks.get(doc_id, [])
         before = [year for pos, year in marks if pos < position]
         if before:
             return {before[-1]}
@@ -146,56 +170,81 @@ class HybridRetriever:
 
     def correct(self, text: str) -> str:
         """The text with misspelled words replaced by the closest indexed word ("Microsft" → "Microsoft")."""
-        vocabulary = self._view.vocabulary
 
         def fix(m: re.Match[str]) -> str:
             word = m.group(0)
-            found = vocabulary.correct(word)
+            found = self.vocabulary.correct(word)
             if not found:
                 return word
             return found.capitalize() if word[0].isupper() else found
 
         return _WORD.sub(fix, text)
 
-    def expand(self, question: str, vocabulary: Vocabulary | None = None) -> str:
+    def expand(self, question: str) -> str:
         """The question with corrections of misspelled words appended (the original words stay)."""
-        vocabulary = vocabulary or self._view.vocabulary
-        fixes = [fix for w in _WORD.findall(question) if (fix := vocabulary.correct(w))]
+        fixes = [fix for w in _WORD.findall(question) if (fix := self.vocabulary.correct(w))]
         return f"{question} {' '.join(fixes)}" if fixes else question
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
-        """The top passages for a question, best first; chunks of uncommitted documents are left out."""
+        """The top passages for a question, best first; chunks of uncommitted documents are left out.
+
+        Dense and BM25 results are fused by reciprocal rank, the formula of LlamaIndex's QueryFusionRetriever
+        (1 / (60 + rank), ranks from 0). The fusion is done here because that class drops each retriever's own
+        score, and answer selection uses them (`Passage.dense`, `Passage.bm25`)."""
         k = top_k or self.top_k
         self.refresh()
-        view = self._view
-        if view.bm25 is None:
+        retrievers, committed = self._retrievers(k)
+        if retrievers is None:
             return []
-        results = self._fusion(view, k).retrieve(self.expand(question, view.vocabulary))
-        passages = [p for p in (to_passage(r) for r in results) if p.doc_id in view.committed]
+        from llama_index.core.schema import QueryBundle
+
+        bundle = QueryBundle(self.expand(question))
+        dense, bm25 = (retriever.retrieve(bundle) for retriever in retrievers)
+        fused: dict[str, float] = {}
+        nodes: dict[str, NodeWithScore] = {}
+        signals: dict[str, dict[str, float]] = {}
+        for name, results in (("dense", dense), ("bm25", bm25)):
+            for rank, result in enumerate(sorted(results, key=lambda r: r.score or 0.0, reverse=True)):
+                key = result.node.node_id
+                nodes[key] = result
+                fused[key] = fused.get(key, 0.0) + 1.0 / (rank + 60.0)
+                signals.setdefault(key, {})[name] = float(result.score or 0.0)
+                signals[key][f"{name}_rank"] = float(rank)
+        order = sorted(fused, key=lambda key: fused[key], reverse=True)[: 2 * k]
+        passages = []
+        for key in order:
+            passage = to_passage(nodes[key], fused[key], signals[key])
+            if passage.doc_id in committed:
+                passages.append(passage)
         return passages[:k]
 
-    def _fusion(self, view: IndexView, k: int) -> Any:
-        """The fused retriever for top-k of one index state."""
-        fused = view.fused.get(k)
-        if fused is not None:
-            return fused
-        from llama_index.core.llms import MockLLM
-        from llama_index.core.retrievers import QueryFusionRetriever
-        from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
+    def document(self, doc_id: str) -> DocRecord | None:
+        """A committed document with its stored text (cached for the current index state)."""
+        with self._lock:
+            cached = self._documents.get(doc_id)
+        if cached is not None:
+            return cached
+        record = self.store.document(doc_id)
+        if record is not None:
+            with self._lock:
+                if len(self._documents) >= DOCUMENT_CACHE:
+                    self._documents.pop(next(iter(self._documents)))
+                self._documents[doc_id] = record
+        return record
 
-        dense = view.dense_index.as_retriever(similarity_top_k=k * 2)
-        bm25 = copy.copy(view.bm25)
-        bm25.similarity_top_k = min(k * 2, view.corpus_size)  # bm25s refuses k above the corpus size
-        fused = QueryFusionRetriever(
-            [dense, bm25],
-            llm=MockLLM(),  # never called with num_queries=1; keeps the global Settings untouched
-            mode=FUSION_MODES.RECIPROCAL_RANK,
-            similarity_top_k=k * 2,
-            num_queries=1,
-            use_async=False,
-        )
-        view.fused[k] = fused  # two threads may both build it; either result is the same retriever
-        return fused
+    def _retrievers(self, k: int) -> tuple[tuple[Any, Any] | None, set[str]]:
+        """The dense and BM25 retrievers for top-k of the current index state, and its documents."""
+        with self._lock:
+            if self._bm25 is None:
+                return None, self.committed
+            pair = self._fused.get(k)
+            if pair is None:
+                dense = self._dense_index.as_retriever(similarity_top_k=k * 2)
+                bm25 = copy.copy(self._bm25)
+                bm25.similarity_top_k = min(k * 2, self._n_chunks)  # bm25s refuses k above the corpus size
+                pair = (dense, bm25)
+                self._fused[k] = pair
+            return pair, self.committed
 
     def refresh(self) -> None:
         """Rebuild BM25, the retrievers and the vocabulary when the index changed since the last query."""
@@ -203,50 +252,48 @@ class HybridRetriever:
         if (
             stamp is not None
             and stamp == self._stamp
-            and self._view.key is not None
+            and self._state_key is not None
             and time.monotonic() - self._checked_at < FULL_CHECK_S
         ):
             return
         docs = self.store.documents()
         key = tuple(sorted((d, r.sha256, r.chunks) for d, r in docs.items()))
         self._stamp, self._checked_at = stamp, time.monotonic()
-        if key == self._view.key:
+        if key == self._state_key:
             return
         with self._lock:
-            if key == self._view.key:
+            if key == self._state_key:
                 return
+            from llama_index.core import VectorStoreIndex
+
             started = time.perf_counter()
             self._check_encoder()
-            self._view = self._build(key, docs)
+            ids, texts, metas = self.store.all_chunks()
+            marks: dict[str, list[tuple[int, str]]] = {}
+            for text, meta in zip(texts, metas, strict=True):
+                start = int(meta.get("start", 0) or 0)
+                doc_marks = marks.setdefault(str(meta.get("doc_id", "")), [])
+                doc_marks.extend((start + m.start(), m.group(0)) for m in YEAR.finditer(text))
+            self.year_marks = {d: sorted(m) for d, m in marks.items()}
+            doc_ids = [str(meta.get("doc_id", "")) for meta in metas]
+            self.vocabulary = Vocabulary(texts + [r.title for r in docs.values()], self.lexicon, doc_ids + list(docs))
+            self._bm25 = _build_bm25(ids, texts, metas) if ids else None
+            self._n_chunks = len(ids)
+            self._documents = {}
+            # chipqa chunks; the index only embeds. (The default node parser would also load tiktoken: 0.4 s.)
+            self._dense_index = VectorStoreIndex.from_vector_store(
+                self.store.vector_store(), embed_model=self.embed_model, transformations=[self.embed_model]
+            )
+            self._fused = {}
+            self.committed = set(docs)
+            self._state_key = key
             self.build_seconds = time.perf_counter() - started
 
     def _check_encoder(self) -> None:
+        """Questions must be embedded like the index's chunks (`ChunkStore.check_encoder`)."""
         label = getattr(self.embed_model, "label", None)
         if isinstance(label, str):
             self.store.check_encoder(label, str(getattr(self.embed_model, "precision", "")))
-
-    def _build(self, key: tuple[tuple[str, str, int], ...], docs: dict[str, Any]) -> IndexView:
-        from llama_index.core import VectorStoreIndex
-
-        ids, texts, metas = self.store.all_chunks()
-        marks: dict[str, list[tuple[int, str]]] = {}
-        for text, meta in zip(texts, metas, strict=True):
-            start = int(meta.get("start", 0) or 0)
-            doc_marks = marks.setdefault(str(meta.get("doc_id", "")), [])
-            doc_marks.extend((start + m.start(), m.group(0)) for m in YEAR.finditer(text))
-        # chipqa chunks; the index only embeds. (The default node parser would also load tiktoken: 0.4 s.)
-        dense_index = VectorStoreIndex.from_vector_store(
-            self.store.vector_store(), embed_model=self.embed_model, transformations=[self.embed_model]
-        )
-        return IndexView(
-            key=key,
-            committed=frozenset(docs),
-            vocabulary=Vocabulary(texts + [r.title for r in docs.values()], self.lexicon),
-            year_marks={d: sorted(m) for d, m in marks.items()},
-            bm25=_build_bm25(ids, texts, metas) if ids else None,
-            corpus_size=len(ids),
-            dense_index=dense_index,
-        )
 
     def _storage_stamp(self) -> tuple[Any, ...] | None:
         """What changes whenever the index does. Embedded: size and mtime of the SQLite files, which every
@@ -266,7 +313,7 @@ class HybridRetriever:
 
 class _Stemmer:
     """PyStemmer's English stemmer, one instance per thread: an instance "must not be called concurrently"
-    (its docstring), and BM25 stems every question."""
+    (its docstring), and BM25 stems every question, from as many threads as questions are asked in."""
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -301,7 +348,7 @@ def _build_bm25(ids: list[str], texts: list[str], metas: list[dict[str, Any]]) -
     return BM25Retriever.from_defaults(nodes=nodes, stemmer=_Stemmer(), language="english")
 
 
-def to_passage(result: NodeWithScore) -> Passage:
+def to_passage(result: NodeWithScore, score: float | None = None, signals: dict[str, float] | None = None) -> Passage:
     node = result.node
     meta = node.metadata
     start = int(meta.get("start", getattr(node, "start_char_idx", None) or 0))
@@ -312,6 +359,10 @@ def to_passage(result: NodeWithScore) -> Passage:
         start=start,
         end=int(meta.get("end", start + len(text))),
         text=text,
-        score=float(result.score or 0.0),
+        score=float(result.score or 0.0) if score is None else score,
         date=str(meta.get("date") or "") or None,
+        dense=(signals or {}).get("dense"),
+        bm25=(signals or {}).get("bm25"),
+        dense_rank=(signals or {}).get("dense_rank"),
+        bm25_rank=(signals or {}).get("bm25_rank"),
     )

@@ -46,6 +46,7 @@ class DocRecord:
     chunks: int
     ingested_at: str
     text: str = ""
+    publisher: str | None = None
 
 
 class ChunkStore:
@@ -177,6 +178,7 @@ class ChunkStore:
             "date": record.date or "",
             "chunks": record.chunks,
             "ingested_at": record.ingested_at,
+            "publisher": record.publisher or "",
         }
         self._run(
             lambda: self.docs.upsert(
@@ -332,4 +334,5 @@ def _doc_record(doc_id: str, meta: dict[str, Any], text: str) -> DocRecord:
         chunks=int(meta.get("chunks", 0) or 0),
         ingested_at=str(meta.get("ingested_at", "")),
         text=text,
+        publisher=str(meta.get("publisher") or "") or None,
     )

@@ -288,7 +288,9 @@ class Indexer:
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for doc, chunks in batch:
             self.store.commit_document(
-                DocRecord(doc.doc_id, doc.sha256, doc.title, doc.source, doc.date, len(chunks), stamp, doc.text)
+                DocRecord(
+                    doc.doc_id, doc.sha256, doc.title, doc.source, doc.date, len(chunks), stamp, doc.text, doc.publisher
+                )
             )
         return removed
 

@@ -13,11 +13,12 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from chipqa.core.errors import InputError
 from chipqa.core.models import Document
 from chipqa.core.text import addressed_to_model
-from chipqa.ingest.cleaning import content_spans, find_date, guess_title
+from chipqa.ingest.cleaning import content_spans, find_date, find_publisher, guess_title, parse_date
 
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 
@@ -86,6 +87,34 @@ _HTML_DROPPED = frozenset(
 
 
 @dataclass(frozen=True)
+class PageMeta:
+    """What a web page's head says about it: publication date (YYYY-MM-DD) and site name."""
+
+    date: str | None = None
+    publisher: str | None = None
+
+
+# <meta> names and properties that carry a page's publication date or site name, most explicit first
+# (Open Graph article:*, then Dublin Core, schema.org microdata, and the common plain names).
+_META_DATES = (
+    "article:published_time",
+    "og:published_time",
+    "datepublished",
+    "dc.date.issued",
+    "dcterms.issued",
+    "citation_publication_date",
+    "pubdate",
+    "publish-date",
+    "publication_date",
+    "date",
+    "dc.date",
+    "article:modified_time",
+    "og:updated_time",
+)
+_META_PUBLISHERS = ("og:site_name", "publisher", "dc.publisher", "citation_publisher", "application-name")
+
+
+@dataclass(frozen=True)
 class Skipped:
     """A file that was not loaded, and the one-line reason."""
 
@@ -126,9 +155,10 @@ def load_document(path: Path, max_bytes: int) -> Document:
         raise InputError(f"cannot read: {exc.strerror or exc}") from None
     suffix = path.suffix.lower()
     text = _pdf_text(data) if suffix == ".pdf" else _decode(data)
+    page = PageMeta()
     if suffix in (".html", ".htm"):
         try:
-            text = _html_text(text)
+            text, page = _html_text(text)
         except RecursionError:
             raise InputError("HTML nested too deeply to read") from None
         except Exception as exc:  # parser errors on hostile markup vary; one file must not stop the rest
@@ -146,9 +176,10 @@ def load_document(path: Path, max_bytes: int) -> Document:
         text=text,
         title=guess_title(text, spans) or path.stem,
         source=str(path.resolve()),  # absolute, so --prune finds it from any working directory
-        date=find_date(text),
+        date=page.date or find_date(text, spans),
         content_spans=spans,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        publisher=page.publisher or find_publisher(text, spans),
     )
 
 
@@ -178,8 +209,8 @@ def _decode(data: bytes) -> str:
         raise InputError(f"not valid UTF-8 (byte {exc.start})") from None
 
 
-def _html_text(html: str) -> str:
-    """The page's title and visible text, one line per block element.
+def _html_text(html: str) -> tuple[str, PageMeta]:
+    """The page's title and visible text, one line per block element, and what its head says about it.
 
     One iterative pass over the parse tree: deep nesting costs neither recursion nor repeated text.
     """
@@ -187,6 +218,7 @@ def _html_text(html: str) -> str:
     from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
 
     soup = BeautifulSoup(html, "html.parser")
+    meta = _page_meta(soup)
     title = " ".join(soup.title.get_text(" ").split()) if soup.title else ""
     lines: list[str] = [title] if title else []
     current: list[str] = []
@@ -214,7 +246,22 @@ def _html_text(html: str) -> str:
         elif not isinstance(node, (Comment, Declaration, Doctype, ProcessingInstruction)):
             current.append(str(node))
     end_line()
-    return "\n\n".join(lines)
+    return "\n\n".join(lines), meta
+
+
+def _page_meta(soup: Any) -> PageMeta:
+    """Publication date and site name from <meta> tags and the first <time datetime> element."""
+    found: dict[str, str] = {}
+    for tag in soup.find_all("meta"):
+        key = str(tag.get("property") or tag.get("name") or tag.get("itemprop") or "").strip().lower()
+        value = " ".join(str(tag.get("content") or "").split())
+        if key and value and key not in found:
+            found[key] = value
+    times = soup.find("time", attrs={"datetime": True})
+    dates = [found.get(k) for k in _META_DATES] + [str(times.get("datetime")) if times else None]
+    date = next((d for d in (parse_date(raw) for raw in dates if raw) if d), None)
+    publisher = next((found[k][:80] for k in _META_PUBLISHERS if found.get(k) and "://" not in found[k]), None)
+    return PageMeta(date, publisher)
 
 
 def _pdf_text(data: bytes) -> str:

@@ -1,0 +1,666 @@
+"""Features of an answer candidate: how well a figure (or, for open questions, a sentence) fits a question.
+
+Each feature is a number in [0, 1] with one plain meaning, computed by a pure function from the question, the
+sentence and its context. How much each one counts is not decided here: `ranker.json` holds weights fitted on
+the tune split of the development corpus (`python -m chipqa.evaluation.fit`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from chipqa.answering import language as lang
+from chipqa.answering.gather import Sentence, TermMatcher
+from chipqa.answering.understand import Period, Question
+from chipqa.core.figures import Figure, currencies_match
+from chipqa.core.text import YEAR
+
+FIGURE_FEATURES = (
+    "kind",
+    "currency",
+    "bare_number",
+    "terms_sentence",
+    "terms_context",
+    "terms_doc",
+    "terms_lead",
+    "optional_terms",
+    "unit_match",
+    "subpart",
+    "attach",
+    "nearest_to_term",
+    "foreign_before",
+    "referent",
+    "other_subject",
+    "foreign_modifier",
+    "modifier_match",
+    "keywords_near",
+    "keywords_sentence",
+    "keywords_context",
+    "quantity_near",
+    "header_match",
+    "dense",
+    "bm25",
+    "rank",
+    "sentence_bm25",
+    "period_match",
+    "period_conflict",
+    "tense_conflict",
+    "future_clause",
+    "collective",
+    "whole_of",
+    "part_of",
+    "qualified",
+    "superlative",
+    "mixed_products",
+    "foreign_agent",
+    "foreign_code_before",
+    "code_missing",
+    "negated",
+    "was_before",
+    "fraction_word",
+    "table_row",
+    "heading_line",
+    "follows",
+    "llm_agrees",
+)
+SENTENCE_FEATURES = (
+    "terms_sentence",
+    "terms_context",
+    "terms_doc",
+    "terms_lead",
+    "referent",
+    "keywords_sentence",
+    "keywords_context",
+    "dense",
+    "bm25",
+    "rank",
+    "sentence_bm25",
+    "answer_shape",
+    "question_line",
+    "heading_line",
+    "period_match",
+    "period_conflict",
+    "superlative",
+    "short",
+    "follows",
+)
+
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
+_NAME = re.compile(r"(?<![\w-])(?:[A-Z][\w&'’.-]*[A-Za-z0-9]|[A-Za-z]*\d[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9-]*|[A-Z]{2,})")
+_CLAUSE_BREAK = re.compile(
+    r"[;:()—–]|,\s*(?:while|whereas|but|and|with|including|compared|up from|down from|versus|against|of which)\b"
+    r"|\s(?:while|whereas|but|versus)\s",
+    re.IGNORECASE,
+)
+_SUPERLATIVE = re.compile(
+    r"\b(largest|biggest|most|top|leading|leader|highest|greatest|lowest|smallest|fewest|least|record)\b", re.I
+)
+_QUARTER_TEXT = re.compile(
+    r"\b(?:q([1-4])|([1-4])q|(first|second|third|fourth) (?:fiscal |calendar )?quarter)\b", re.IGNORECASE
+)
+_FISCAL_TEXT = re.compile(r"\bfy\s*'?(\d{2}|\d{4})\b|\bfiscal(?: year)?\s+'?(\d{2}|\d{4})\b", re.IGNORECASE)
+_RELATIVE_TEXT = re.compile(
+    r"\b(last|previous|prior|this|current|next|coming|upcoming|following)\s+(quarter|year)", re.I
+)
+_BM25_K1, _BM25_B, _BM25_AVG = 1.2, 0.75, 25.0
+# How far back in its section a sentence's subject may have been named ("the company" refers back).
+EARLIER_CHARS = 1500
+_HARDWARE = {n.rstrip("s") for n in lang.HARDWARE_NOUNS}
+# The buyer named after a figure: "36,000 stacks ordered from Micron by Penang Lumina".
+_AGENT_AFTER = re.compile(
+    r"\b(?:ordered|bought|purchased|acquired|booked|placed|reserved|taken)\b[^.;]{0,60}?\bby\s+((?:[A-Z][\w&'’.-]*\s*){1,4})"
+)
+_PLURAL_ANAPHOR = re.compile(
+    r"^\W*(?:both|the two|they|the pair|the companies|the firms|the groups|the carriers|the labs|each of them"
+    r"|together,? they|all three|the three)\b",
+    re.IGNORECASE,
+)
+_NAME_PAIR = re.compile(
+    r"\b([A-Z][\w&'’.-]*(?:\s+[A-Z][\w&'’.-]*)*)\s+(?:and|&)\s+([A-Z][\w&'’.-]*(?:\s+[A-Z][\w&'’.-]*)*)"
+)
+_CODE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z][\w-]*[A-Za-z0-9](?![\w-])")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+def sentence_bm25(q: Question, text: str) -> float:
+    """BM25 of a sentence for the question's keywords, with the index's IDF (unnormalized)."""
+    stems = lang.content_stems(text)
+    if not stems:
+        return 0.0
+    counts: dict[str, int] = {}
+    for s in stems:
+        counts[s] = counts.get(s, 0) + 1
+    score = 0.0
+    norm = _BM25_K1 * (1 - _BM25_B + _BM25_B * len(stems) / _BM25_AVG)
+    for keyword, weight in zip(q.keywords, q.weights, strict=False):
+        tf = counts.get(keyword, 0)
+        if tf:
+            score += weight * tf * (_BM25_K1 + 1) / (tf + norm)
+    return score
+
+
+class Scorer:
+    """Computes features for one question's sentences; per-question normalisers are set up once."""
+
+    def __init__(self, q: Question, sentences: Sequence[Sentence]) -> None:
+        self.q = q
+        self.matcher = TermMatcher(q.terms)
+        self.required = [i for i, t in enumerate(q.terms) if not t.optional]
+        self.optional = [i for i, t in enumerate(q.terms) if t.optional]
+        self.term_stems = {
+            lang.stem(w) for t in q.terms for form in t.forms for w in re.findall(r"[a-z0-9]+", form.lower())
+        }
+        weights = dict(zip(q.keywords, q.weights, strict=False))
+        self.keywords = {k: w for k, w in weights.items() if k not in self.term_stems}
+        self.quantity = [k for k in q.quantity if k in self.keywords]
+        bm25 = [sentence_bm25(q, s.text) for s in sentences]
+        self._bm25 = {id(s): b for s, b in zip(sentences, bm25, strict=True)}
+        self._max_bm25 = max(bm25, default=0.0) or 1.0
+        passages = [s.passage for s in sentences]
+        dense = [p.dense for p in passages if p.dense is not None]
+        self._min_dense = min(dense, default=0.0)
+        self._max_passage_bm25 = max((p.bm25 or 0.0 for p in passages), default=0.0) or 1.0
+        self._doc_cover: dict[str, float] = {}
+
+    # --- shared pieces -------------------------------------------------------------------------------
+    def _retrieval(self, s: Sentence) -> dict[str, float]:
+        p = s.passage
+        dense = p.dense if p.dense is not None else self._min_dense - 0.05
+        return {
+            "dense": max(0.0, min(1.0, dense)),
+            "bm25": (p.bm25 or 0.0) / self._max_passage_bm25,
+            "rank": 1.0 / (1.0 + s.rank),
+            "sentence_bm25": self._bm25.get(id(s), 0.0) / self._max_bm25,
+        }
+
+    def _terms(self, s: Sentence) -> dict[str, float]:
+        context = f"{s.text} \n {s.context_text}"
+        earlier = s.earlier_text[-EARLIER_CHARS:]
+        doc = self._doc_cover.get(s.doc_id)
+        if doc is None:
+            doc = self.matcher.covered(f"{s.doc.title} \n {s.doc.text}", self.required)
+            self._doc_cover[s.doc_id] = doc
+        return {
+            "terms_sentence": self.matcher.covered(s.text, self.required),
+            "terms_context": self.matcher.covered(context, self.required),
+            "terms_doc": doc,
+            "terms_lead": self.matcher.covered(s.lead_text, self.required),
+            # Named in the sentence, its context, the headline and lead, or earlier in its section.
+            "named": 1.0 if self.matcher.present(f"{context} \n {s.lead_text} \n {earlier}", self.required) else 0.0,
+            "optional_terms": self.matcher.covered(context, self.optional) if self.optional else 0.5,
+        }
+
+    def _keywords(self, text: str) -> float:
+        if not self.keywords:
+            return 0.5
+        stems = set(lang.content_stems(text))
+        total = sum(self.keywords.values())
+        return sum(w for k, w in self.keywords.items() if k in stems) / total if total else 0.0
+
+    def _periods(self, clause: str, sentence: str, s: Sentence) -> tuple[float, float]:
+        """(match, conflict): how closely the question's periods are named — in the figure's clause, its
+        sentence, its context, the last period named before it in its section, the publication date — and
+        whether the clause or sentence names another period instead."""
+        if not self.q.periods:
+            return 0.5, 0.0
+        in_force = last_period(s.earlier_text)
+        published = s.doc.published or ""
+        for text, strength in ((clause, 1.0), (sentence, 0.7), (s.context_text, 0.4), (in_force, 0.3)):
+            if text and any(period_in(p, text) for p in self.q.periods):
+                return strength, 0.0
+        conflict = 1.0 if any(period_conflicts(p, clause or sentence) for p in self.q.periods) else 0.0
+        if not conflict and published and any(_published_in(p, published) for p in self.q.periods):
+            return 0.2, 0.0
+        if not conflict and in_force and any(period_conflicts(p, in_force) for p in self.q.periods):
+            conflict = 0.5  # the section speaks of another period, and the sentence names none
+        return 0.0, conflict
+
+    # --- figure candidates --------------------------------------------------------------------------
+    def figure_features(
+        self, s: Sentence, fig: Figure, figures: Sequence[Figure], draft_figures: Sequence[Figure] = ()
+    ) -> dict[str, float]:
+        q, text = self.q, s.text
+        clause_start, clause_end = clause_around(text, fig.start, fig.end)
+        clause = text[clause_start:clause_end]
+        window = _window(text, fig.start, fig.end, 8)
+        header = s.header_at(fig.start)
+        features = {**self._retrieval(s), **self._terms(s)}
+        features["kind"] = kind_fit(q.asks, fig)
+        features["currency"] = (
+            0.5
+            if not q.currency
+            else 1.0
+            if fig.kind == "money" and currencies_match(fig.currency, q.currency)
+            else 0.0
+        )
+        features["bare_number"] = 1.0 if fig.kind == "number" and q.asks == "count" else 0.0
+        features["attach"] = self._attach(text, fig, figures)
+        rivals = [self._attach(text, f, figures) for f in figures if f.start != fig.start and f.kind == fig.kind]
+        features["nearest_to_term"] = (
+            1.0 if features["attach"] > 0 and all(features["attach"] > r for r in rivals) else 0.0
+        )
+        features["foreign_before"] = self._foreign_before(s, fig, clause_start)
+        features["referent"] = self._referent(s)
+        features["other_subject"] = self._other_subject(s)
+        features["row_mismatch"] = self._row_mismatch(s)
+        parties = [i for i in self.required if not self.q.terms[i].code]
+        features["party_in_sentence"] = 1.0 if not parties or self.matcher.present(text, parties) else 0.0
+        modifier = _modifier(text, fig)
+        features["foreign_modifier"], features["modifier_match"] = self._modifier(modifier, text)
+        features["keywords_near"] = self._keywords(f"{window} {header}")
+        features["keywords_sentence"] = self._keywords(text)
+        features["keywords_context"] = self._keywords(s.context_text)
+        if self.quantity:
+            near = set(lang.content_stems(f"{window} {header}"))
+            features["quantity_near"] = sum(k in near for k in self.quantity) / len(self.quantity)
+        else:
+            features["quantity_near"] = 0.5
+        features["header_match"] = self._keywords(header) if header else 0.0
+        features["period_match"], features["period_conflict"] = self._periods(clause, text, s)
+        features["unit_match"] = unit_fit(q.unit, fig)
+        features["subpart"] = 1.0 if _SUBPART.search(text[max(0, fig.start - 30) : fig.start]) else 0.0
+        future = bool(lang.FUTURE.search(clause))
+        features["future_clause"] = 1.0 if future else 0.0
+        features["guidance"] = 1.0 if lang.GUIDANCE.search(clause) else 0.0
+        features["tense_conflict"] = (
+            1.0 if (q.tense == "past" and future) or (q.tense == "future" and not future) else 0.0
+        )
+        features["collective"] = self._collective(clause, fig)
+        features["whole_of"] = 1.0 if lang.WHOLE_OF.search(text[max(0, fig.start - 24) : fig.start]) else 0.0
+        features["part_of"] = 1.0 if lang.PART_OF.match(text[fig.end : fig.end + 16]) else 0.0
+        features["qualified"] = 1.0 if fig.qualifier else 0.0
+        features["superlative"] = 1.0 if q.operation in ("max", "min") and _SUPERLATIVE.search(clause) else 0.0
+        features["mixed_products"] = self._mixed(clause, fig)
+        features["foreign_agent"] = self._foreign_agent(text, fig, clause_end)
+        features["foreign_code_before"], features["code_missing"] = self._codes(
+            text, fig, figures, clause_start, modifier
+        )
+        features["negated"] = 1.0 if lang.NEGATION.search(clause) else 0.0
+        features["was_before"] = 1.0 if lang.WAS_BEFORE.search(text[max(0, fig.start - 40) : fig.start]) else 0.0
+        features["fraction_word"] = 1.0 if fig.kind == "percent" and not re.search(r"\d", fig.text) else 0.0
+        features["table_row"] = 1.0 if s.kind == "table_row" else 0.0
+        features["follows"] = 1.0 if s.follows else 0.0
+        features["heading_line"] = 1.0 if s.kind == "heading" else 0.0
+        features["llm_agrees"] = 1.0 if any(_same(fig, d) for d in draft_figures) else 0.0
+        return features
+
+    def _attach(self, text: str, fig: Figure, figures: Sequence[Figure]) -> float:
+        """How directly a required term is tied to the figure: 1 right before it, less with distance or another
+        figure in between; 0 when no required term is in the sentence."""
+        best = 0.0
+        starts = [f.start for f in figures if f.start != fig.start]
+        for i in self.required or self.optional:
+            for start, end, strength in self.matcher.spans(i, text):
+                if end <= fig.start:
+                    blocked = any(end <= st < fig.start for st in starts)
+                    distance = fig.start - end
+                    weight = 0.25 if blocked else 1.0
+                else:
+                    blocked = any(fig.end <= st < start for st in starts)
+                    distance = max(0, start - fig.end)
+                    weight = 0.15 if blocked else 0.6
+                best = max(best, strength * weight / (1.0 + distance / 40.0))
+        return best
+
+    def _foreign_before(self, s: Sentence, fig: Figure, clause_start: int) -> float:
+        """1 when the party nearest before the figure is not one the question asks about: in a table row, the
+        row's label; elsewhere the name nearest before it in its sentence (a maker's name before a model code,
+        as in "Nvidia B200", names no party)."""
+        text = s.text
+        if s.kind == "table_row" and s.row_label:
+            label = s.doc.text[s.row_label[0] : s.row_label[1]]
+            return 0.0 if self._is_question_name(label) else 1.0
+        names = party_names(text, 0, fig.start, self.q.names or None)
+        if not names:
+            return 0.0
+        nearest = names[-1]
+        if self._is_question_name(nearest.group(0)):
+            return 0.0
+        # A name of the question between it and the figure would have been nearer; this one is someone else's.
+        if nearest.start() >= clause_start or not any(self._is_question_name(n.group(0)) for n in names):
+            return 1.0
+        return 0.5
+
+    def _mixed(self, clause: str, fig: Figure) -> float:
+        """1 when the figure counts several models at once ("10,900 GPUs, mostly H100, H200 and B200") while
+        the question asks about one model."""
+        codes = {m.group(0).upper() for m in _CODE.finditer(clause)}
+        asked = [t for t in self.q.terms if t.code]
+        return 1.0 if asked and len(codes) >= 2 and re.search(r"\b(mix|mostly|mainly|including|and)\b", clause) else 0.0
+
+    def _foreign_agent(self, text: str, fig: Figure, clause_end: int) -> float:
+        """1 when the clause names the figure's buyer after it as someone else ("36,000 stacks ordered ... by
+        Penang Lumina")."""
+        after = text[fig.end : clause_end]
+        m = _AGENT_AFTER.search(after)
+        if not m or m.group(1).split()[0].lower() in lang.MONTHS:
+            return 0.0
+        return 0.0 if self._is_question_name(m.group(1).strip()) else 1.0
+
+    def _codes(
+        self, text: str, fig: Figure, figures: Sequence[Figure], clause_start: int, modifier: str
+    ) -> tuple[float, float]:
+        """(foreign_code_before, code_missing) for a question that names a model: the model code nearest
+        before the figure in its clause is another one ("the H200 fleet ran at 94% and the MI355X fleet at
+        81%"); or the figure's own words do not name the asked model while the sentence ties it to another
+        figure ("14,336 at year end: 8,192 H200s and 6,144 MI355X")."""
+        asked = [i for i, t in enumerate(self.q.terms) if t.code]
+        if not asked:
+            return 0.0, 0.0
+        before = [m for m in _CODE.finditer(text, clause_start, fig.start)]
+        foreign = 0.0
+        if before and not any(self.matcher.strength(i, before[-1].group(0)) > 0 for i in asked):
+            foreign = 1.0
+        in_modifier = any(self.matcher.strength(i, modifier) > 0 for i in asked)
+        elsewhere = any(self.matcher.strength(i, text) > 0 for i in asked)
+        others = [f for f in figures if f.start != fig.start]
+        missing = (
+            1.0
+            if not in_modifier and elsewhere and others and foreign == 0.0 and not self._tied_before(text, fig, asked)
+            else 0.0
+        )
+        return foreign, missing
+
+    def _tied_before(self, text: str, fig: Figure, asked: list[int]) -> bool:
+        """An asked model is named just before the figure ("MI355X fleet at 81%")."""
+        window = text[max(0, fig.start - 30) : fig.start]
+        return any(self.matcher.strength(i, window) > 0 for i in asked)
+
+    def _row_mismatch(self, s: Sentence) -> float:
+        """1 for a table row that does not itself name every party and model the question requires: a row is a
+        record of its own, and the neighbouring rows are other buyers'."""
+        if s.kind != "table_row":
+            return 0.0
+        needed = [i for i in self.required if not self.q.terms[i].optional]
+        return 0.0 if self.matcher.present(s.text, needed) else 1.0
+
+    def _other_subject(self, s: Sentence) -> float:
+        """1 when a sentence that does not name the question's subject plainly belongs to another one: it says
+        "Both companies" after a pair of names that leaves the subject out, or it stands under a heading that
+        names someone else ("Foxconn's Kaohsiung AI factory" over "The company has ordered ...")."""
+        if not self.required or self.matcher.present(s.text, self.required):
+            return 0.0
+        doc = s.doc.text
+        if plural_anaphor(s.text):
+            for a, b in [*reversed(s.before), *([s.heading] if s.heading else [])]:
+                pair = name_pair(doc, a, b)
+                if pair:
+                    return 0.0 if any(self.matcher.strength(i, pair) > 0 for i in self.required) else 1.0
+        if self.matcher.present(s.context_text, self.required):
+            return 0.0
+        if s.heading and s.kind != "table_row":
+            heading = doc[s.heading[0] : s.heading[1]].strip("#* ")
+            names = party_names(doc, *s.heading, self.q.names or None)
+            if names and heading != s.doc.title and not any(self._is_question_name(n.group(0)) for n in names):
+                return 0.5  # probably another party's section: weighed, not ruled out
+        return 0.0
+
+    def _referent(self, s: Sentence) -> float:
+        """Whom a sentence that does not name the question's subject is about ("The company ordered ..."): the
+        nearest party named before it (previous sentences, then its heading, then the article's lead): 1 when
+        that is the question's, 0 when it is another party, 0.5 when the sentence names the subject itself or
+        nothing before it names anyone."""
+        if not self.required or self.matcher.present(s.text, self.required):
+            return 0.5
+        doc = s.doc.text
+        spans = [*reversed(s.before), *([s.heading] if s.heading else []), *([s.lead] if s.lead else [])]
+        if plural_anaphor(s.text):
+            # "Both companies ordered ...", "They ...": the last pair of names joined by "and" before it.
+            for a, b in spans:
+                pair = list(_NAME_PAIR.finditer(doc, a, b))
+                if pair:
+                    names = f"{pair[-1].group(1)} {pair[-1].group(2)}"
+                    return 1.0 if any(self.matcher.strength(i, names) > 0 for i in self.required) else 0.0
+            return 0.5
+        for a, b in spans:
+            names = party_names(doc, a, b, self.q.names or None)
+            if names:
+                return 1.0 if any(self._is_question_name(n.group(0)) for n in names[-2:]) else 0.0
+        return 0.5
+
+    def _modifier(self, modifier: str, sentence: str) -> tuple[float, float]:
+        """(foreign, match): what the figure counts, named right after it ("485,000 Hopper chips": its last
+        name or code, a maker's prefix aside), is not / is a thing the question names. Foreign counts only when
+        the question names a thing of its own that the sentence does not give."""
+        names = [m.group(0) for m in _NAME.finditer(modifier) if m.group(0).lower().rstrip("s") not in _HARDWARE]
+        if not names:
+            return 0.0, 0.0
+        product = names[-1]
+        if self._is_question_name(product):
+            return 0.0, 1.0
+        asked = [i for i in self.required if self.q.terms[i].product]
+        return (1.0 if asked else 0.0), 0.0
+
+    def _is_question_name(self, name: str) -> bool:
+        return any(self.matcher.strength(i, name) > 0 for i in range(len(self.q.terms))) or any(
+            name.lower().startswith(t.text.lower()) for t in self.q.terms
+        )
+
+    def _collective(self, clause: str, fig: Figure) -> float:
+        """1 when the figure is a total for several parties while the question asks about one."""
+        if self.q.operation == "sum" or len(self.q.items) >= 2:
+            return 0.0
+        if lang.COLLECTIVE.search(clause):
+            return 1.0
+        names = [m.group(0) for m in _NAME.finditer(clause)]
+        joined = re.search(r"\b[A-Z][\w-]+(?:,\s*[A-Z][\w-]+)*\s+(?:and|&)\s+[A-Z][\w-]+\b", clause)
+        return 0.5 if joined and len(names) >= 2 else 0.0
+
+    # --- sentences for open questions ----------------------------------------------------------------
+    def sentence_features(self, s: Sentence) -> dict[str, float]:
+        q, text = self.q, s.text
+        features = {**self._retrieval(s), **self._terms(s)}
+        del features["optional_terms"]
+        features["keywords_sentence"] = self._keywords(text)
+        features["keywords_context"] = self._keywords(s.context_text)
+        features["referent"] = self._referent(s)
+        features["answer_shape"] = 1.0 if answer_phrase(q, s, self) else 0.0
+        features["question_line"] = 1.0 if s.kind == "question" else 0.0
+        features["heading_line"] = 1.0 if s.kind == "heading" else 0.0
+        features["period_match"], features["period_conflict"] = self._periods(text, text, s)
+        features["superlative"] = 1.0 if q.operation in ("max", "min") and _SUPERLATIVE.search(text) else 0.0
+        features["short"] = 1.0 if len(text.split()) < 6 else 0.0
+        features["follows"] = 1.0 if s.follows else 0.0
+        return features
+
+
+_SUBPART = re.compile(
+    r"\b(of which|including|of that|of this|of them|among them|of these)\s*(?:about |around |some )?$", re.I
+)
+_PERIOD_MENTION = re.compile(
+    r"\b(?:q[1-4]\b[^.;\n]{0,12}|fy\s*'?\d{2,4}|fiscal(?: year)? '?\d{2,4}|(?:first|second|third|fourth) (?:fiscal )?quarter"
+    r"[^.;\n]{0,20}|(?:19|20)\d\d)",
+    re.IGNORECASE,
+)
+
+
+def last_period(text: str) -> str:
+    """The last period mentioned in a text, with a little around it ("" when none)."""
+    found = list(_PERIOD_MENTION.finditer(text))
+    if not found:
+        return ""
+    m = found[-1]
+    return text[max(0, m.start() - 30) : m.end() + 30]
+
+
+def _published_in(p: Period, published: str) -> bool:
+    """The question's period is the year (and month) the source was published."""
+    year = int(published[:4]) if published[:4].isdigit() else None
+    if year is None or not p.years or year not in p.years or p.quarter is not None:
+        return False
+    return p.month is None or published[5:7] == f"{p.month:02d}"
+
+
+def unit_fit(unit: str | None, fig: Figure) -> float:
+    """1 when a count counts what the question asks (chips for chips, racks for racks), 0 when it counts
+    something else, 0.5 when either is unknown."""
+    if unit is None or fig.kind not in ("count", "number") or not fig.unit:
+        return 0.5
+    noun = fig.unit.lower().rstrip("s")
+    hardware = noun in {n.rstrip("s") for n in lang.HARDWARE_NOUNS} or bool(re.search(r"\d", noun))
+    if unit == "hardware":
+        return 1.0 if hardware else 0.0
+    return 1.0 if noun == unit else 0.0
+
+
+def kind_fit(asks: str, fig: Figure) -> float:
+    """1 for the kind asked, 0.5 for a plain number asked as a count, 0 otherwise."""
+    if fig.kind == "year":
+        return 1.0 if asks == "year" else 0.0
+    if asks == "figure":
+        return 1.0
+    if asks == "count":
+        return 1.0 if fig.kind == "count" else 0.5 if fig.kind == "number" else 0.0
+    return 1.0 if fig.kind == asks else 0.0
+
+
+def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The clause holding text[start:end]: between the nearest breaks (";", "—", ", while", ...) around it."""
+    left, right = 0, len(text)
+    for m in _CLAUSE_BREAK.finditer(text):
+        if m.end() <= start:
+            left = m.end()
+        elif m.start() >= end:
+            right = m.start()
+            break
+    return left, right
+
+
+def period_in(p: Period, text: str) -> bool:
+    """Whether a text names the question's period (its year, quarter, fiscal year, month or "next quarter")."""
+    low = text.lower()
+    years = {int(y) for y in YEAR.findall(text)}
+    fiscal = {int(a or b) + (2000 if len(a or b) == 2 else 0) for a, b in _FISCAL_TEXT.findall(text)}
+    if p.relative is not None and not p.years and not p.quarter:
+        words = {
+            -1: ("last", "previous", "prior"),
+            0: ("this", "current"),
+            1: ("next", "coming", "upcoming", "following"),
+        }
+        return any(m.group(1).lower() in words[p.relative] for m in _RELATIVE_TEXT.finditer(text))
+    if p.quarter is not None:
+        quarters = {_quarter_number(m) for m in _QUARTER_TEXT.finditer(text)}
+        if p.quarter not in quarters:
+            return False
+        return not p.years or bool(set(p.years) & (years | fiscal))
+    if p.month is not None:
+        month = lang.MONTHS[p.month - 1]
+        return month in low and (not p.years or bool(set(p.years) & years))
+    if p.fiscal:
+        return bool(set(p.years) & fiscal)
+    return bool(set(p.years) & (years | fiscal))
+
+
+def period_conflicts(p: Period, text: str) -> bool:
+    """Whether a text names a period of the same sort that is not the question's (2024 for 2025, Q2 for Q3)."""
+    if p.quarter is not None:
+        quarters = {_quarter_number(m) for m in _QUARTER_TEXT.finditer(text)}
+        if quarters and p.quarter not in quarters:
+            return True
+        if p.fiscal and p.years:
+            fiscal = {int(a or b) + (2000 if len(a or b) == 2 else 0) for a, b in _FISCAL_TEXT.findall(text)}
+            return bool(fiscal) and not (fiscal & set(p.years))
+        return False
+    if p.years:
+        years = {int(y) for y in YEAR.findall(text)}
+        return bool(years) and not (years & set(p.years))
+    return False
+
+
+def _quarter_number(m: re.Match[str]) -> int:
+    number = m.group(1) or m.group(2)
+    return int(number) if number else lang.ORDINAL_QUARTERS[m.group(3).lower()]
+
+
+def _window(text: str, start: int, end: int, words: int) -> str:
+    """Up to `words` words on each side of text[start:end], within the figure's clause."""
+    clause_start, clause_end = clause_around(text, start, end)
+    before = [m for m in _WORD.finditer(text, clause_start, start)][-words:]
+    after = [m for m in _WORD.finditer(text, end, clause_end)][:words]
+    left = before[0].start() if before else start
+    right = after[-1].end() if after else end
+    return text[left:right]
+
+
+def _modifier(text: str, fig: Figure) -> str:
+    """The words right after a figure that say what it counts, up to its count noun ("Hopper chips")."""
+    rest = text[fig.end : fig.end + 60]
+    m = re.match(r"\s*((?:[\w’'.-]+\s+){0,3}?[\w’'.-]+)", rest)
+    if not m:
+        return ""
+    words = m.group(1).split()
+    out = []
+    for w in words:
+        if w.lower() in lang.STOPWORDS and w.lower() not in ("of",):
+            break
+        out.append(w)
+        if w.lower().rstrip("s") in {n.rstrip("s") for n in lang.HARDWARE_NOUNS}:
+            break
+    return " ".join(out)
+
+
+def plural_anaphor(text: str) -> bool:
+    """The sentence's subject refers back to several parties ("Both companies", "They")."""
+    return _PLURAL_ANAPHOR.match(text) is not None
+
+
+def name_pair(text: str, start: int, end: int) -> str | None:
+    """The last "X and Y" pair of names in text[start:end], as written ("Tencent and ByteDance")."""
+    pairs = list(_NAME_PAIR.finditer(text, start, end))
+    return pairs[-1].group(0) if pairs else None
+
+
+def party_names(text: str, start: int, end: int, names: frozenset[str] | None = None) -> list[re.Match[str]]:
+    """Names in text[start:end] that can name a party: no model codes, no maker's name right before a model code
+    ("Nvidia" in "Nvidia B200"), and, given the corpus's `names` (words it capitalises), none of the ordinary
+    words a heading capitalises ("Totals", "Rack-scale")."""
+    out = []
+    for m in _NAME.finditer(text, start, end):
+        if not _is_name(text, m) or re.search(r"\d", m.group(0)):
+            continue
+        if names is not None and not any(w.lower() in names for w in re.findall(r"[A-Za-z]+", m.group(0))):
+            continue
+        if re.match(r"(?:['’]s)?\s+(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]+", text[m.end() : m.end() + 16]):
+            continue  # "Nvidia B200": a maker's name before a model code
+        out.append(m)
+    return out
+
+
+def _is_name(text: str, m: re.Match[str]) -> bool:
+    """A capitalised word that names someone: not a sentence opener, month, or "-based" adjective."""
+    word = m.group(0)
+    low = word.lower().rstrip(".")
+    if low in lang.STOPWORDS or low in lang.MONTHS or low.endswith("-based") or low in lang.HARDWARE_NOUNS:
+        return False
+    if low in lang.GENERIC_CAPS or low in lang.WEEKDAYS:
+        return False
+    if YEAR.fullmatch(word) or re.fullmatch(r"(?i)q[1-4]|h[12]|fy\d+", word):
+        return False
+    opening = m.start() == 0 or text[: m.start()].rstrip().endswith((".", "!", "?", ":", '"', "“"))
+    return not (opening and low in lang.QUESTION_OPENERS)
+
+
+def _same(a: Figure, b: Figure) -> bool:
+    from chipqa.core.figures import same_quantity
+
+    return same_quantity(a, b)
+
+
+def answer_phrase(q: Question, s: Sentence, scorer: Scorer | None = None) -> str | None:
+    """The short phrase of a sentence that answers an open question, verbatim, or None when it holds none."""
+    from chipqa.answering.phrases import extract
+
+    return extract(q, s.text, scorer.matcher if scorer else TermMatcher(q.terms))
+
+
+def logistic(weights: dict[str, float], bias: float, features: dict[str, float]) -> float:
+    z = bias + sum(weights.get(name, 0.0) * value for name, value in features.items())
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))

@@ -1,0 +1,251 @@
+"""Gather evidence: the sentences of the retrieved passages, each with what stands around it in its document.
+
+A sentence's context is what a reader would use to know what it is about: the heading or label line above it,
+the sentences just before it in its section (where "the company" was named), and for a table row its header row
+and row label. Sentences written to instruct a language model are left out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+from chipqa.answering.layout import Layout
+from chipqa.answering.understand import Term
+from chipqa.core.models import Passage
+from chipqa.core.text import addressed_to_model, split_sentences
+
+# Sentences before a sentence that count as its context.
+CONTEXT_SENTENCES = 2
+# A retrieved label line or Q&A question among the best passages is read on into the text that follows it, up
+# to this many characters within its section: a listicle's figures stand on the line below the buyer's name.
+FOLLOW_TOP = 5
+FOLLOW_CHARS = 400
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """What answering needs of a document: its stored text and how to cite it."""
+
+    doc_id: str
+    text: str
+    title: str
+    source: str = ""  # file name
+    published: str | None = None
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One evidence sentence: an exact span of its document, with its context."""
+
+    doc: DocumentInfo
+    start: int
+    end: int
+    rank: int  # rank of its passage in retrieval, 0 = best
+    passage: Passage
+    heading: tuple[int, int] | None = None
+    before: tuple[tuple[int, int], ...] = ()  # previous sentences in the section
+    header: str = ""  # a table row's header row
+    row_label: tuple[int, int] | None = None
+    kind: str = "text"  # the line's kind: text, table_row, heading, question
+    follows: bool = False  # read on after a retrieved passage, not itself retrieved
+    lead: tuple[int, int] | None = None  # the document's first sentence
+    section_start: int = 0
+    cell_headers: tuple[tuple[int, int, str], ...] = field(default=())  # (start, end, header) per table cell
+
+    @property
+    def text(self) -> str:
+        return self.doc.text[self.start : self.end]
+
+    @property
+    def doc_id(self) -> str:
+        return self.doc.doc_id
+
+    @property
+    def lead_text(self) -> str:
+        """The document's title and first sentence, where a news story names its subject."""
+        lead = self.doc.text[self.lead[0] : self.lead[1]] if self.lead else ""
+        return f"{self.doc.title} \n {lead}"
+
+    @property
+    def earlier_text(self) -> str:
+        """The section's text before this sentence (for the period in force)."""
+        return self.doc.text[self.section_start : self.start]
+
+    @property
+    def context_text(self) -> str:
+        """Heading, previous sentences and table header, in document order."""
+        parts = []
+        if self.heading:
+            parts.append(self.doc.text[self.heading[0] : self.heading[1]])
+        parts.extend(self.doc.text[s:e] for s, e in self.before)
+        if self.header:
+            parts.append(self.header)
+        return " \n ".join(parts)
+
+    def header_at(self, offset: int) -> str:
+        """The table column header over a character offset within this sentence ("" outside tables)."""
+        pos = self.start + offset
+        return next((h for s, e, h in self.cell_headers if s <= pos < e), "")
+
+
+@lru_cache(maxsize=512)
+def layout_of(text: str) -> Layout:
+    """A document's layout; documents recur across questions, and building one is the costly part."""
+    return Layout(text)
+
+
+def gather(passages: Sequence[Passage], document: Callable[[str], DocumentInfo | None]) -> list[Sentence]:
+    """Every sentence of the passages in rank order, with its context, and for the best passages the text that
+    follows them in their section; instruction-like sentences dropped."""
+    out: list[Sentence] = []
+    seen: set[tuple[str, int, int]] = set()
+    for rank, p in enumerate(passages):
+        doc = document(p.doc_id)
+        if doc is None or doc.text[p.start : p.end] != p.text:
+            # Without the stored text, the passage stands alone, still at its offsets.
+            doc = DocumentInfo(p.doc_id, " " * p.start + p.text, p.title, published=p.date)
+            layout = None
+        else:
+            layout = layout_of(doc.text)
+        spans = [(p.start + s, p.start + e, False) for s, e in split_sentences(p.text)]
+        if (
+            layout is not None
+            and rank < FOLLOW_TOP
+            and layout.lines[layout.line_at(p.start)].kind in ("heading", "question")
+        ):
+            spans += [(s, e, True) for s, e in _following(layout, p.end)]
+        for start, end, follows in spans:
+            key = (p.doc_id, start, end)
+            if key in seen or addressed_to_model(doc.text[start:end]):
+                continue
+            seen.add(key)
+            sentence = _with_context(doc, start, end, rank, p, layout)
+            out.append(replace(sentence, follows=True) if follows else sentence)
+    return out
+
+
+def _following(layout: Layout, end: int) -> list[tuple[int, int]]:
+    """Sentences after `end` in the same section, up to FOLLOW_CHARS characters."""
+    out: list[tuple[int, int]] = []
+    section = layout.section_start(end)
+    for s, e in layout.sentences:
+        if s < end:
+            continue
+        if (
+            layout.section_start(s) != section
+            or s - end > FOLLOW_CHARS
+            or layout.lines[layout.line_at(s)].kind == "heading"
+        ):
+            break
+        out.append((s, e))
+    return out
+
+
+def _with_context(
+    doc: DocumentInfo, start: int, end: int, rank: int, passage: Passage, layout: Layout | None
+) -> Sentence:
+    if layout is None:
+        return Sentence(doc, start, end, rank, passage)
+    line = layout.lines[layout.line_at(start)]
+    heading = layout.heading_above(start)
+    before = tuple(
+        (s, e) for s, e in layout.sentences_before(start, CONTEXT_SENTENCES) if not addressed_to_model(doc.text[s:e])
+    )
+    header_line = layout.table_header(start)
+    header = doc.text[header_line.start : header_line.end] if header_line else ""
+    cells: tuple[tuple[int, int, str], ...] = ()
+    if header_line is not None and line.kind == "table_row":
+        names = [doc.text[s:e] for s, e in header_line.cells]
+        cells = tuple((s, e, names[i]) for i, (s, e) in enumerate(line.cells) if i < len(names))
+    return Sentence(
+        doc,
+        start,
+        end,
+        rank,
+        passage,
+        heading=(heading.start, heading.end) if heading else None,
+        before=before,
+        header=header,
+        row_label=layout.row_label(start),
+        kind=line.kind,
+        cell_headers=cells,
+        lead=layout.lead(),
+        section_start=layout.section_start(start),
+    )
+
+
+class TermMatcher:
+    """Finds a question's terms in text, however the corpus spells them ("MI-300X", "SK Telecom's")."""
+
+    def __init__(self, terms: Sequence[Term]) -> None:
+        self.terms = tuple(terms)
+        self._patterns = [[(_pattern(form), 1.0 if i == 0 else 0.8) for i, form in enumerate(t.forms)] for t in terms]
+
+    def spans(self, index: int, text: str) -> list[tuple[int, int, float]]:
+        """Where term `index` occurs in text, with how fully it is named (1.0 the full name, 0.8 a part)."""
+        out = []
+        for pattern, strength in self._patterns[index]:
+            for m in pattern.finditer(text):
+                if strength < 1.0 and _inside_other_name(text, m.start(), m.end()):
+                    continue  # "Axiata" of "Dialog Axiata" is not "Axiata Group"; "Samsung" not "Samsung SDS"
+                out.append((m.start(), m.end(), strength))
+        return out
+
+    def strength(self, index: int, text: str) -> float:
+        """How fully term `index` is named in text: 1.0 in full, 0.8 by a distinctive part, 0.0 not at all."""
+        return max((s for _, _, s in self.spans(index, text)), default=0.0)
+
+    def present(self, text: str, indices: Sequence[int]) -> bool:
+        """Whether every given term is named in text (fully or by a distinctive part)."""
+        return all(self.strength(i, text) > 0 for i in indices)
+
+    def covered(self, text: str, indices: Sequence[int]) -> float:
+        """Mean strength over the given terms (1.0 when there are none)."""
+        if not indices:
+            return 1.0
+        return sum(self.strength(i, text) for i in indices) / len(indices)
+
+
+_CAPITALISED_BEFORE = re.compile(r"[A-Z][\w&'’.-]*\s$")
+_CAPITALISED_AFTER = re.compile(r"^\s[A-Z][\w&'’.-]*")
+
+
+def _inside_other_name(text: str, start: int, end: int) -> bool:
+    """Whether a word found at text[start:end] is joined to other capitalised words, as part of a longer name."""
+    before = _CAPITALISED_BEFORE.search(text, max(0, start - 30), start)
+    after = _CAPITALISED_AFTER.match(text[end : end + 30])
+    opening = before is not None and (before.start() == 0 or text[: before.start()].rstrip().endswith((".", ":", "|")))
+    return (before is not None and not opening) or after is not None
+
+
+@lru_cache(maxsize=4096)
+def _pattern(form: str) -> re.Pattern[str]:
+    """A word-bounded, case-insensitive pattern for a name: spaces and hyphens interchangeable, codes and names
+    with an optional plural or possessive ("B200s", "Samsung's")."""
+    parts = [re.escape(p) for p in re.split(r"[\s-]+", form.strip()) if p]
+    body = r"[\s-]*".join(parts)
+    # "MI300X" also as "MI-300X", "MI 300X"; "Trainium2" as "Trainium 2".
+    body = re.sub(r"(?<=[A-Za-z])(?=\d)", r"[\\s-]?", body)
+    return re.compile(rf"(?<![A-Za-z0-9]){body}(?:s|['’]s)?(?![A-Za-z0-9])", re.IGNORECASE)
+
+
+def to_document_info(record: object | None, fallback: Passage | None = None) -> DocumentInfo | None:
+    """A DocumentInfo from the index's document record (anything with doc_id, text, title, source, date)."""
+    if record is None:
+        return None
+    source = str(getattr(record, "source", "") or "")
+    return DocumentInfo(
+        doc_id=str(getattr(record, "doc_id")),  # noqa: B009 - duck-typed record
+        text=str(getattr(record, "text", "") or (fallback.text if fallback else "")),
+        title=str(getattr(record, "title", "") or ""),
+        source=re.split(r"[\\/]", source)[-1] if source else "",
+        published=getattr(record, "date", None) or None,
+    )
+
+
+def documents_by_id(records: Mapping[str, DocumentInfo]) -> Callable[[str], DocumentInfo | None]:
+    """A lookup over a fixed set of documents (tests, the eval)."""
+    return records.get

@@ -1,0 +1,118 @@
+"""The short phrase of a sentence that answers an open question: a name, a place, a date, a model, a reason.
+
+Always a verbatim span of the sentence, so the answer can quote it and verification can find it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from chipqa.answering import language as lang
+from chipqa.answering.gather import TermMatcher
+from chipqa.answering.understand import Question
+
+_NAME_RUN = re.compile(r"(?<![\w-])[A-Z][\w&'’.-]*[A-Za-z0-9](?:\s+(?:(?:of|de|and|&)\s+)?[A-Z][\w&'’.-]*[A-Za-z0-9])*")
+_CODE_WORD = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]*[A-Za-z0-9](?![\w-])")
+_PLACE = re.compile(
+    r"\b(?:in|at|near|outside|inside|from|to|into)\s+(?:(?:its|the|a|an|their|his|her|new|southern|northern"
+    r"|eastern|western|central)\s+)*((?:[A-Z][\w'’.-]*)(?:[\s-]+(?:[A-Z][\w'’.-]*|of|de))*)"
+)
+# Words capitalised at the start of a sentence or as generic labels, which name no party.
+_GENERIC_CAPS = frozenset("ai gpu gpus cpu hpc it ceo cfo q1 q2 q3 q4 fy".split())
+_NOT_PARTY = frozenset(
+    """the a an in on at as for by from with and but or if when while after before its their this that these those
+    meanwhile however both each other some many most such analysts sources officials executives company group
+    firm yes no q a it he she they we our""".split()
+)
+
+
+def extract(q: Question, text: str, matcher: TermMatcher) -> str | None:
+    """The phrase of `text` answering q, or None when the sentence holds no phrase of the kind asked."""
+    if q.asks == "time":
+        return _time(q, text)
+    if q.asks == "year":
+        years = [m.group(0) for m in re.finditer(r"\b(?:19|20)\d\d\b", text) if int(m.group(0)) not in _years(q)]
+        return years[0] if years else None
+    if q.asks == "place":
+        return _place(text, matcher)
+    if q.asks == "party":
+        return _party(text, matcher)
+    if q.asks == "product":
+        return _product(text, matcher)
+    if q.asks == "reason":
+        return _reason(text)
+    return _description(text)
+
+
+def _years(q: Question) -> set[int]:
+    return {y for p in q.periods for y in p.years}
+
+
+def _time(q: Question, text: str) -> str | None:
+    asked = {p.text.lower() for p in q.periods}
+    found = [m.group(0).strip() for m in lang.TIME_EXPRESSION.finditer(text)]
+    # A bare year the question itself names ("in 2025") tells nothing new; prefer fuller dates.
+    found = [f for f in found if f.lower() not in asked]
+    if not found:
+        return None
+    return max(found, key=lambda f: (bool(re.search(r"[A-Za-z]", f)), len(f)))
+
+
+def _is_question_name(name: str, matcher: TermMatcher) -> bool:
+    return any(matcher.strength(i, name) > 0 for i in range(len(matcher.terms)))
+
+
+def _place(text: str, matcher: TermMatcher) -> str | None:
+    for m in _PLACE.finditer(text):
+        name = m.group(1).strip(" .,-")
+        words = name.split()
+        if not words or words[0].lower() in lang.MONTHS or re.fullmatch(r"Q[1-4]|FY\d+", words[0]):
+            continue
+        if _is_question_name(name, matcher) or name.lower() in _GENERIC_CAPS:
+            continue
+        return name
+    return None
+
+
+def _party(text: str, matcher: TermMatcher) -> str | None:
+    for m in _NAME_RUN.finditer(text):
+        name = m.group(0).strip(" .,")
+        first = re.sub(r"['’]s$", "", name.split()[0].lower())
+        if first in _NOT_PARTY or first in lang.MONTHS or first in lang.QUESTION_OPENERS:
+            rest = name.split(maxsplit=1)
+            if len(rest) < 2:
+                continue
+            name = rest[1]
+        generic = name.lower() in lang.HARDWARE_NOUNS or name.lower() in _GENERIC_CAPS or name.endswith("-based")
+        if _is_question_name(name, matcher) or generic:
+            continue
+        return re.sub(r"['’]s$", "", name)
+    return None
+
+
+def _product(text: str, matcher: TermMatcher) -> str | None:
+    for m in _CODE_WORD.finditer(text):
+        word = m.group(0)
+        if re.fullmatch(r"(?i)q[1-4]|h[12]|fy\d+|\d+(st|nd|rd|th|s|m|bn|k)?", word) or _is_question_name(word, matcher):
+            continue
+        # "Ascend 910C", "Gaudi 3": take the family name before the code too.
+        before = re.search(r"([A-Z][A-Za-z]+)\s+$", text[: m.start()])
+        return f"{before.group(1)} {word}" if before and not _is_question_name(before.group(1), matcher) else word
+    m = re.search(r"\b([A-Z][A-Za-z]+(?:\s+[A-Z][A-Za-z]+)?)\s+(?:GPUs?|chips?|accelerators?|processors?)\b", text)
+    if m and not _is_question_name(m.group(1), matcher):
+        return m.group(1)
+    return None
+
+
+def _reason(text: str) -> str | None:
+    m = lang.CAUSE.search(text)
+    if not m:
+        return None
+    tail = text[m.start() :].rstrip(" .")
+    words = tail.split()
+    return " ".join(words[:16]) if len(words) > 16 else tail
+
+
+def _description(text: str) -> str | None:
+    words = text.split()
+    return text if len(words) <= 40 else " ".join(words[:40])
