@@ -277,7 +277,8 @@ class HybridRetriever:
             self.year_marks = {d: sorted(m) for d, m in marks.items()}
             doc_ids = [str(meta.get("doc_id", "")) for meta in metas]
             self.vocabulary = Vocabulary(texts + [r.title for r in docs.values()], self.lexicon, doc_ids + list(docs))
-            self._bm25 = _build_bm25(ids, texts, metas) if ids else None
+            titles = bool(getattr(self.store.settings, "bm25_titles", False))
+            self._bm25 = _build_bm25(ids, texts, metas, titles) if ids else None
             self._n_chunks = len(ids)
             self._documents = {}
             # chipqa chunks; the index only embeds. (The default node parser would also load tiktoken: 0.4 s.)
@@ -328,7 +329,7 @@ class _Stemmer:
         return result
 
 
-def _build_bm25(ids: list[str], texts: list[str], metas: list[dict[str, Any]]) -> Any:
+def _build_bm25(ids: list[str], texts: list[str], metas: list[dict[str, Any]], titles: bool = False) -> Any:
     from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
     from llama_index.retrievers.bm25 import BM25Retriever
 
@@ -336,12 +337,9 @@ def _build_bm25(ids: list[str], texts: list[str], metas: list[dict[str, Any]]) -
     for node_id, text, meta in zip(ids, texts, metas, strict=True):
         metadata = {k: meta.get(k) for k in ("title", "start", "end", "date")}
         node = TextNode(id_=node_id, text=text, metadata=metadata)
-        # BM25 scores each passage with its document's title: a fact often sits in a sentence that names its
-        # subject only as "the carrier" or not at all ("The order is worth $115 million"), and the title names
-        # it. Measured (retrieval only, --llm none): evidence presence 0.963 → 0.981 on eval/questions, 0.667 →
-        # 0.709 on dev tune, 0.699 → 0.715 on dev test, 0.607 → 0.661 at 2,000 generated articles, MRR within
-        # 0.003 (0.028 better at 2,000). The dense side stays title-free (titles embedded measured worse).
-        node.excluded_embed_metadata_keys = [k for k in node.metadata if k != "title"]
+        # With `titles`, BM25 scores each passage with its document's title (see Settings.bm25_titles);
+        # otherwise the passage's own words only.
+        node.excluded_embed_metadata_keys = [k for k in node.metadata if k != "title" or not titles]
         node.metadata_template = "{value}"
         node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=str(meta.get("doc_id", "")))
         nodes.append(node)
