@@ -67,7 +67,8 @@ def test_the_index_records_its_encoder_and_refuses_to_mix_vectors(
     assert app.store.chunk_counts() == before  # nothing was written
     fp32.ingest([corpus], reset=True)  # a rebuild takes the new encoder
     assert app.store.encoder() == "all-MiniLM-L6-v2 (bundled) fp32"
-    assert [f.text for f in fp32.ask("How many Hopper GPUs did Microsoft buy?").answer.figures] == ["485,000"]
+    passages = fp32.ask("How many Hopper GPUs did Microsoft buy?").passages  # questions work again
+    assert passages and any("485,000" in p.text for p in passages)
     # With the default setting, a new process embeds like the index it opens.
     follows = ChipQA(app.settings.model_copy(update={"embed_backend": "auto"}), store=app.store)
     assert follows.embed_model.label == "all-MiniLM-L6-v2 (bundled) fp32"

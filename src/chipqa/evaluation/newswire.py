@@ -185,7 +185,7 @@ def _round_money(millions: float) -> int:
 
 def _stories(rng: random.Random) -> Iterator[Any]:
     """An endless, seeded sequence of story groups (each writes one or more articles)."""
-    from chipqa.evaluation import newswire_layouts as L
+    from chipqa.evaluation import newswire_stories as L
 
     names = _names(rng)
     weights = [

@@ -11,11 +11,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import queue
-import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,6 +27,9 @@ from chipqa.core.models import Document
 from chipqa.index.store import ChunkStore, DocRecord
 from chipqa.ingest.chunking import Chunk, chunk_document
 from chipqa.ingest.loading import Skipped, find_files, load_document
+from chipqa.ingest.progress import IngestProgress, Progress, Tracker, Watch, stop_on_interrupt
+
+__all__ = ["IngestProgress", "IngestReport", "Indexer", "Progress", "Watch", "index_lock", "to_nodes"]
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -43,8 +45,6 @@ LOCK_WAIT_S = 60.0
 # Documents read ahead of the embedding, at most (their text is held in memory until written).
 READ_AHEAD_DOCS = 512
 
-# (chunks written, chunks to write as far as known, current document id); see `IngestProgress` for more.
-Progress = Callable[[int, int, str], None]
 _NOT_EMBEDDED = ["start", "end", "doc_sha", "date"]
 
 
@@ -78,32 +78,6 @@ class IngestReport:
         if self.interrupted:
             text += "; interrupted: run the same ingest again to continue"
         return text
-
-
-@dataclass(frozen=True)
-class IngestProgress:
-    """Where a running ingest stands; `chunks_total` is an estimate until every file has been read."""
-
-    files_done: int
-    files_total: int
-    chunks_done: int
-    chunks_total: int
-    elapsed_s: float
-    current: str = ""
-
-    @property
-    def rate(self) -> float:
-        """Chunks written per second so far."""
-        return self.chunks_done / self.elapsed_s if self.elapsed_s > 0 else 0.0
-
-    @property
-    def eta_s(self) -> float | None:
-        if not self.chunks_done or self.rate <= 0:
-            return None
-        return max(0.0, self.chunks_total - self.chunks_done) / self.rate
-
-
-Watch = Callable[[IngestProgress], None]
 
 
 def to_nodes(doc: Document, chunks: Sequence[Chunk], embed_title: bool = False) -> list[TextNode]:
@@ -173,7 +147,7 @@ class Indexer:
             if not path.exists():
                 raise InputError(f"no such file or folder: {path}")
         report = IngestReport()
-        with index_lock(self.store, self.lock_wait_s), _stop_on_interrupt() as stop:
+        with index_lock(self.store, self.lock_wait_s), stop_on_interrupt() as stop:
             if reset:
                 self.store.reset()
             known = self.store.documents()
@@ -182,7 +156,7 @@ class Indexer:
             files, skipped = find_files(paths)
             report.skipped.extend(skipped)
             reader = _Reader(files, self.max_bytes, self.chunk_chars, known, present)
-            tracker = _Tracker(len(files) + len(skipped), len(skipped), started, progress, watch)
+            tracker = Tracker(len(files) + len(skipped), len(skipped), started, progress, watch)
             seen = self._write_all(reader, report, present, tracker, stop)
             if stop.is_set():
                 report.interrupted = True
@@ -204,7 +178,7 @@ class Indexer:
         reader: _Reader,
         report: IngestReport,
         present: dict[str, int],
-        tracker: _Tracker,
+        tracker: Tracker,
         stop: threading.Event,
     ) -> set[str]:
         """Write every new or changed document in batches while `reader` reads ahead; the ids seen.
@@ -241,7 +215,7 @@ class Indexer:
         batch: list[tuple[Document, list[Chunk]]],
         report: IngestReport,
         present: dict[str, int],
-        tracker: _Tracker,
+        tracker: Tracker,
     ) -> None:
         if not report.chunks_written:
             self._check_encoder()
@@ -397,69 +371,6 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-class _Tracker:
-    """Counts what a run has settled and reports it to both kinds of progress callback."""
-
-    def __init__(
-        self, files_total: int, files_done: int, started: float, progress: Progress | None, watch: Watch | None
-    ) -> None:
-        self.files_total = files_total
-        self.files_done = files_done
-        self.chunks_done = 0
-        self.chunks_expected = 0  # chunks of documents read and waiting to be written, plus those written
-        self.estimate_left = 0
-        self.started = started
-        self.progress = progress
-        self.watch = watch
-
-    def expect(self, chunks: int, estimate_left: int) -> None:
-        self.chunks_expected += chunks
-        self.estimate_left = estimate_left
-
-    def settled(self, files: int = 0, chunks: int = 0, current: str = "") -> None:
-        self.files_done += files
-        self.chunks_done += chunks
-        if chunks and self.progress:
-            self.progress(self.chunks_done, self.chunks_total, current)
-        if self.watch:
-            self.watch(self.snapshot(current))
-
-    @property
-    def chunks_total(self) -> int:
-        return max(self.chunks_done, self.chunks_expected + self.estimate_left)
-
-    def snapshot(self, current: str = "") -> IngestProgress:
-        return IngestProgress(
-            self.files_done,
-            self.files_total,
-            self.chunks_done,
-            self.chunks_total,
-            time.perf_counter() - self.started,
-            current,
-        )
-
-
-@contextmanager
-def _stop_on_interrupt() -> Iterator[threading.Event]:
-    """An Event set by the first Ctrl-C (SIGINT) while the block runs on the main thread; a second Ctrl-C
-    interrupts at once, as usual. Elsewhere (a UI worker thread) the Event is only there to be read."""
-    stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
-    previous = signal.getsignal(signal.SIGINT)
-
-    def first_interrupt(signum: int, frame: Any) -> None:
-        stop.set()
-        signal.signal(signal.SIGINT, previous if callable(previous) else signal.default_int_handler)
-
-    signal.signal(signal.SIGINT, first_interrupt)
-    try:
-        yield stop
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 @contextmanager
