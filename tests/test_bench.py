@@ -13,15 +13,9 @@ import pytest
 
 from chipqa.core.figures import parse_figures
 from chipqa.core.settings import Settings
-from chipqa.evaluation.bench import (
-    BenchConfig,
-    BenchReport,
-    format_markdown,
-    import_times,
-    percentile,
-    run_bench,
-    write_reports,
-)
+from chipqa.evaluation.bench import BenchConfig, BenchReport, format_markdown, run_bench, write_reports
+from chipqa.evaluation.bench.cold import import_times
+from chipqa.evaluation.bench.timing import percentile
 from chipqa.evaluation.synthetic import build_corpus, rescale_figures
 from chipqa.ingest.chunking import chunk_document
 from chipqa.ingest.loading import load_document
@@ -54,10 +48,14 @@ def test_rescaled_figures_stay_parseable() -> None:
     assert out != sentence
 
 
-def test_percentile_interpolates() -> None:
+def test_percentile_interpolates_like_numpy() -> None:
+    import numpy as np
+
     assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
     assert percentile([5.0], 95) == 5.0
-    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 100) == 5.0
+    values = [3.0, 1.0, 7.0, 2.0, 9.0, 4.0, 4.5]
+    for q in (5, 50, 95, 99):
+        assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
 
 
 @pytest.fixture(scope="module")
@@ -73,11 +71,18 @@ def tiny_report(tmp_path_factory: pytest.TempPathFactory) -> BenchReport:
         report_dir=tmp / "reports",
         retrieve_questions=3,
         ask_questions=2,
+        ingest_articles=12,
         scales=[200],
         server_scales=[],
         cold_start=False,
         ui=False,
         llm="none",
+        concurrency_backends=["none"],
+        concurrency_clients=[1, 2],
+        concurrency_questions=4,
+        quality_articles=[15, 30],
+        quality_questions=12,
+        quality_baseline=True,
     )
     settings = Settings(index_dir=tmp / "unused", corpus_dir=SEEDS, llm="none")
     report = run_bench(settings, config)
@@ -85,14 +90,21 @@ def tiny_report(tmp_path_factory: pytest.TempPathFactory) -> BenchReport:
     return report
 
 
+@pytest.mark.slow
 def test_bench_report_structure_and_positive_numbers(tiny_report: BenchReport) -> None:
     assert tiny_report.errors == []
     keys = {m.key for m in tiny_report.metrics}
     expected = {
-        "ingest_seeds_s",
+        "ingest_s",
         "ingest_chunks_per_s",
+        "ingest_vs_bare_encode",
         "embed_pipeline_chunks_per_s",
         "embed_pipeline_vs_bare",
+        "concurrency_qps@1:none",
+        "concurrency_speedup@2:none",
+        "scale_figure_accuracy@15",
+        "scale_evidence_presence@30",
+        "scale_quality_retrieve_p95_ms@30",
         "retrieve_p50_ms",
         "retrieve_p95_ms",
         "ask_p50_ms",
@@ -102,24 +114,32 @@ def test_bench_report_structure_and_positive_numbers(tiny_report: BenchReport) -
         "scale_retrieve_p95_ms@200",
     }
     assert expected <= keys
+    rates = {"ratio"}
     for m in tiny_report.metrics:
-        assert m.value > 0 and math.isfinite(m.value), m
+        assert math.isfinite(m.value) and (m.value > 0 or (m.unit in rates and m.key.startswith("scale_"))), m
         if m.baseline is not None:
             assert m.baseline > 0 and m.ratio is not None and m.ratio > 0, m
     targeted = {m.key: m for m in tiny_report.metrics if m.target}
-    assert set(targeted) >= {"retrieve_p50_ms", "ask_p50_ms", "embed_pipeline_vs_bare"}
+    assert set(targeted) >= {"retrieve_p50_ms", "ask_p50_ms", "embed_pipeline_vs_bare", "ingest_vs_bare_encode"}
     assert all(isinstance(m.met, bool) for m in targeted.values())
     [row] = tiny_report.scaling
     assert row["chunks"] == 200 and row["mode"] == "embedded"
     assert all(v > 0 for k, v in row.items() if isinstance(v, (int, float)))
+    assert [(r["clients"], r["identical"]) for r in tiny_report.concurrency] == [(1, True), (2, True)]
+    assert [(r["articles"], r["mode"]) for r in tiny_report.quality] == [(15, "embedded"), (30, "embedded")]
+    small, large = tiny_report.quality
+    assert 0 < small["chunks"] < large["chunks"] and large["questions"] >= small["questions"] > 0
+    assert large["baseline"]["hit_at_k"] is not None and 0 <= large["evidence_presence"] <= 1
 
 
+@pytest.mark.slow
 def test_bench_writes_json_markdown_and_plot(tiny_report: BenchReport, tmp_path: Path) -> None:
     write_reports(tiny_report, tmp_path)
     data = json.loads((tmp_path / "bench.json").read_text())
     assert {"machine", "config", "metrics", "scaling", "errors"} <= set(data)
     markdown = (tmp_path / "bench.md").read_text()
     assert "| metric | value | target | met? | baseline | ratio |" in markdown
+    assert "## Quality at scale" in markdown and "## Concurrent questions" in markdown
     assert markdown == format_markdown(tiny_report)
     assert (tmp_path / "bench_latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -139,6 +159,7 @@ def test_import_times_sum_top_level_packages_of_a_real_importtime_run() -> None:
     assert sum(times.values()) == pytest.approx(sum(own) / 1e6)
 
 
+@pytest.mark.slow
 def test_markdown_explains_the_cold_start(tiny_report: BenchReport) -> None:
     tiny_report.cold_breakdown = {
         "wall_s": 5.1,

@@ -44,3 +44,48 @@ def test_more_chunks_than_sqlite_has_variables(tmp_path: Path) -> None:
     ids, texts, metas = store.all_chunks()
     assert len(ids) == len(set(ids)) == n and len(texts) == len(metas) == n
     assert sum(store.chunk_counts().values()) == n
+
+
+def test_the_index_records_its_encoder_and_refuses_to_mix_vectors(
+    make_app: Callable[..., ChipQA], corpus: Path
+) -> None:
+    from chipqa.core.errors import IndexError_
+    from chipqa.index.embedding import load_embed_model
+
+    app = make_app()  # the default encoder: int8 weights
+    app.ingest([corpus / "000_be9f344685327539.txt"])
+    assert app.store.encoder() == app.embed_model.label == "all-MiniLM-L6-v2 (bundled) int8"
+    before = app.store.chunk_counts()
+    fp32_settings = app.settings.model_copy(update={"embed_backend": "onnx"})
+    fp32 = ChipQA(fp32_settings, store=app.store, embed_model=load_embed_model(fp32_settings))
+    for attempt in (lambda: fp32.ingest([corpus]), lambda: fp32.ask("How many Hopper GPUs did Microsoft buy?")):
+        with pytest.raises(IndexError_) as refused:
+            attempt()
+        message = str(refused.value)
+        assert "\n" not in message and "was embedded with all-MiniLM-L6-v2 (bundled) int8" in message
+        assert "chipqa ingest --reset" in message
+    assert app.store.chunk_counts() == before  # nothing was written
+    fp32.ingest([corpus], reset=True)  # a rebuild takes the new encoder
+    assert app.store.encoder() == "all-MiniLM-L6-v2 (bundled) fp32"
+    passages = fp32.ask("How many Hopper GPUs did Microsoft buy?").passages  # questions work again
+    assert passages and any("485,000" in p.text for p in passages)
+    # With the default setting, a new process embeds like the index it opens.
+    follows = ChipQA(app.settings.model_copy(update={"embed_backend": "auto"}), store=app.store)
+    assert follows.embed_model.label == "all-MiniLM-L6-v2 (bundled) fp32"
+
+
+def test_an_index_from_before_encoders_were_recorded_takes_float32_vectors_only(
+    make_app: Callable[..., ChipQA], corpus: Path
+) -> None:
+    from chipqa.core.errors import IndexError_
+    from chipqa.index.embedding import load_embed_model
+
+    fp32_settings = Settings(index_dir=make_app().settings.index_dir, llm="none", embed_backend="onnx")
+    app = ChipQA(fp32_settings, embed_model=load_embed_model(fp32_settings))
+    app.ingest([corpus / "000_be9f344685327539.txt"])
+    app.store.chunks.modify(metadata={"written_by": "chipqa 0.1"})  # no encoder, as earlier versions left it
+    assert app.store.encoder() is None and app.store.vector_precision() == "fp32"
+    with pytest.raises(IndexError_, match="an earlier chipqa"):
+        app.store.check_encoder("all-MiniLM-L6-v2 (bundled) int8", "int8", claim=True)
+    app.ingest([corpus])  # float32, like sentence-transformers: the same vectors, recorded from now on
+    assert app.store.encoder() == "all-MiniLM-L6-v2 (bundled) fp32"

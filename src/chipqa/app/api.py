@@ -65,16 +65,20 @@ class BuildProgress:
 
 
 class Guarded:
-    """One ChipQA shared by API and UI requests, one operation at a time.
+    """One ChipQA shared by API and UI requests, locking only what is not thread-safe.
 
-    llama.cpp is not thread-safe, and a question must not read an index that an upload is rewriting, so
-    asks, ingests and removals take one lock. The index is built from the corpus folder at most once.
+    The local llama.cpp model answers one question at a time, and one ingest or removal writes the index at a
+    time (the indexer's file lock also orders writers across processes). Everything else runs concurrently:
+    retrieval, questions to a remote LLM or to none, and reads while an ingest writes (a question sees the
+    documents committed so far). The index is built from the corpus folder at most once.
     """
 
     def __init__(self, app: ChipQA) -> None:
         self.app = app
         self.settings = app.settings
-        self._lock = threading.Lock()
+        self._writer = threading.Lock()
+        self._local_llm = threading.Lock()
+        self._ready_lock = threading.Lock()
         self._ready = False
         self.problem: str | None = None
         self.build: BuildProgress | None = None  # set while the first-use build runs
@@ -85,33 +89,35 @@ class Guarded:
         return self._ready
 
     def _ensure_ready(self) -> None:
-        # Called with the lock held.
         if self._ready:
             return
-        started = time.monotonic()
+        with self._ready_lock:  # concurrent first questions wait for one build
+            if self._ready:
+                return
+            started = time.monotonic()
 
-        def track(done: int, total: int, item: str) -> None:
-            self.build = BuildProgress(done, total, started)
+            def track(done: int, total: int, item: str) -> None:
+                self.build = BuildProgress(done, total, started)
 
-        if self.app.index_is_empty():
-            self.build = BuildProgress(0, 0, started)
-        try:
-            report = self.app.ensure_index(progress=track)
-        finally:
-            self.build = None
-        if report is not None:
-            self.built_at = time.monotonic()
-            log.info("index built from %s: %s", self.settings.corpus_dir, report.summary())
-        self._ready = True
-        self.problem = None
+            if self.app.index_is_empty():
+                self.build = BuildProgress(0, 0, started)
+            try:
+                with self._writer:
+                    report = self.app.ensure_index(progress=track)
+            finally:
+                self.build = None
+            if report is not None:
+                self.built_at = time.monotonic()
+                log.info("index built from %s: %s", self.settings.corpus_dir, report.summary())
+            self._ready = True
+            self.problem = None
 
     def warm_up(self) -> None:
         """Build the index if needed and load the retriever and default LLM, so the first question is fast."""
         try:
-            with self._lock:
-                self._ensure_ready()
-                _ = self.app.retriever
-                self.app.generator()
+            self._ensure_ready()
+            _ = self.app.retriever
+            self.app.generator()
         except ChipQAError as exc:
             self.problem = str(exc)
             log.warning("chipqa is not ready: %s", exc)
@@ -127,19 +133,21 @@ class Guarded:
         on_token: OnToken | None = None,
         history: Sequence[Turn] | None = None,
     ) -> AskResult:
-        validate(question, self.settings.max_question_chars)  # a bad question need not wait for the lock
-        with self._lock:
-            self._ensure_ready()
-            return self.app.ask(question, top_k=top_k, llm=llm, on_token=on_token, history=history)
+        validate(question, self.settings.max_question_chars)  # a bad question need not wait for anything
+        self._ensure_ready()
+        if (llm or self.settings.llm) == "local":
+            with self._local_llm:  # llama.cpp is not thread-safe
+                return self.app.ask(question, top_k=top_k, llm=llm, on_token=on_token, history=history)
+        return self.app.ask(question, top_k=top_k, llm=llm, on_token=on_token, history=history)
 
     def ingest(self, paths: list[Path], progress: Progress | None = None) -> IngestReport:
-        with self._lock:
+        with self._writer:
             report = self.app.ingest(paths, progress=progress)
             self._ready = True
             return report
 
     def remove(self, doc_id: str) -> int:
-        with self._lock:
+        with self._writer:
             return self.app.indexer().remove(doc_id)
 
 

@@ -33,19 +33,27 @@ def _app(ctx: click.Context) -> Any:
     return obj["app"]
 
 
-def _progress_bar(label: str) -> Callable[[int, int, str], None]:
-    """A tqdm bar on stderr, created on the first update."""
+def _progress_bar(label: str) -> Callable[[Any], None]:
+    """An ingest's progress on stderr, created on the first update: a bar over chunks (rate and ETA, with the
+    total estimated until every file is read) and the files done."""
     state: dict[str, Any] = {}
 
-    def update(done: int, total: int, item: str) -> None:
+    def update(p: Any) -> None:
         from tqdm import tqdm
 
         if "bar" not in state:
-            state["bar"] = tqdm(total=total, desc=label, unit="chunk", file=sys.stderr, leave=False)
+            if not p.chunks_done:
+                return  # nothing written yet: unchanged files go by without a bar
+            # Not on a terminal (CI logs), the bar still reports, but only every 15 s.
+            interval = 0.1 if sys.stderr.isatty() else 15.0
+            state["bar"] = tqdm(
+                total=p.chunks_total, desc=label, unit="chunk", file=sys.stderr, leave=False, mininterval=interval
+            )
         bar = state["bar"]
-        bar.set_postfix_str(item[:30])
-        bar.update(done - bar.n)
-        if done >= total:
+        bar.total = p.chunks_total
+        bar.set_postfix_str(f"{p.files_done:,}/{p.files_total:,} files", refresh=False)
+        bar.update(p.chunks_done - bar.n)
+        if p.files_done >= p.files_total:
             bar.close()
 
     return update
@@ -75,8 +83,11 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, reset: bool
         if not path.exists():
             raise InputError(f"no such file or folder: {path}")
     app = _app(ctx)
-    report = app.ingest(list(paths) or None, prune=prune, reset=reset, progress=_progress_bar("embedding"))
+    report = app.ingest(list(paths) or None, prune=prune, reset=reset, watch=_progress_bar("embedding"))
     click.echo(_render().format_ingest(report))
+    if report.interrupted:
+        click.echo("interrupted after the batch being written; run the same command again to continue", err=True)
+        ctx.exit(130)
 
 
 @cli.command()
@@ -98,7 +109,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, top_k: int | None, llm
     validate(question, settings.max_question_chars)  # fail fast, before any model loads
     app = _app(ctx)
     app.preload(llm)  # the LLM's weights load on the second core while Chroma and LlamaIndex import
-    report = app.ensure_index(progress=_progress_bar("building index from seeds/"))
+    report = app.ensure_index(watch=_progress_bar("building index from seeds/"))
     if report is not None:
         click.echo(f"index built: {report.summary()}", err=True)
     draft = _Draft(sys.stderr.isatty() and not as_json)
@@ -255,13 +266,22 @@ def ui(ctx: click.Context, host: str | None, port: int | None, share: bool) -> N
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--quick", is_flag=True, help="Small sizes and few repeats (for CI).")
-@click.option("--scale", "scales", type=int, multiple=True, help="Synthetic corpus sizes in chunks.")
+@click.option(
+    "--scale", is_flag=True, help="Only quality at scale: generated corpora of 100, 1,000 and 2,000 articles."
+)
+@click.option("--articles", type=int, multiple=True, help="Generated corpus sizes for quality at scale.")
+@click.option("--chunks", type=int, multiple=True, help="Synthetic corpus sizes in chunks (retrieval latency).")
 @click.pass_context
-def bench(ctx: click.Context, as_json: bool, quick: bool, scales: tuple[int, ...]) -> None:
-    """Measure ingest, retrieval, answer latency, cold start, memory and scaling."""
+def bench(
+    ctx: click.Context, as_json: bool, quick: bool, scale: bool, articles: tuple[int, ...], chunks: tuple[int, ...]
+) -> None:
+    """Measure ingest, retrieval, answer latency, concurrency, cold start, memory and scaling."""
     from chipqa.evaluation.bench import run_bench_command
 
-    ctx.exit(run_bench_command(_settings(ctx), as_json=as_json, quick=quick, scales=list(scales)))
+    code = run_bench_command(
+        _settings(ctx), as_json=as_json, quick=quick, scale=scale, chunks=list(chunks), articles=list(articles)
+    )
+    ctx.exit(code)
 
 
 def _render() -> Any:

@@ -16,7 +16,7 @@ from chipqa.core.errors import IndexError_
 from chipqa.core.settings import Settings
 from chipqa.index.embedding import model_label
 from chipqa.index.store import ChunkStore
-from chipqa.ingest.indexer import Indexer, IngestReport, Progress
+from chipqa.ingest.indexer import Indexer, IngestReport, Progress, Watch
 from chipqa.llm.backends import Generator, backend_label, load_generator, preload_local
 
 if TYPE_CHECKING:
@@ -57,9 +57,12 @@ class ChipQA:
     def embed_model(self) -> BaseEmbedding:
         with self._lock:
             if self._embed is None:
-                from chipqa.index.embedding import load_embed_model
+                from chipqa.index.embedding import for_index, load_embed_model
 
-                self._embed = load_embed_model(self.settings)
+                settings = self.settings
+                if settings.embed_backend == "auto":  # embed like the index already does
+                    settings = for_index(settings, self.store.vector_precision())
+                self._embed = load_embed_model(settings)
             return self._embed
 
     @property
@@ -112,8 +115,9 @@ class ChipQA:
         prune: bool = False,
         reset: bool = False,
         progress: Progress | None = None,
+        watch: Watch | None = None,
     ) -> IngestReport:
-        return self.indexer().ingest(list(paths or self.default_paths()), prune, reset, progress)
+        return self.indexer().ingest(list(paths or self.default_paths()), prune, reset, progress, watch)
 
     def default_paths(self) -> list[Path]:
         """What `chipqa ingest` reads with no PATH: the corpus folder, and the uploads folder once it exists."""
@@ -126,7 +130,7 @@ class ChipQA:
     def index_is_empty(self) -> bool:
         return not self.store.documents()
 
-    def ensure_index(self, progress: Progress | None = None) -> IngestReport | None:
+    def ensure_index(self, progress: Progress | None = None, watch: Watch | None = None) -> IngestReport | None:
         """Build the index from the corpus folder when it holds no documents yet."""
         if not self.index_is_empty():
             return None
@@ -135,7 +139,7 @@ class ChipQA:
                 f"the index at {self.store.location} is empty and the corpus folder "
                 f"{self.settings.corpus_dir} does not exist; run `chipqa ingest PATH`"
             )
-        return self.ingest(progress=progress)
+        return self.ingest(progress=progress, watch=watch)
 
     def answerer(self, llm: str | None = None) -> Answerer:
         return Answerer(self.retriever, self.generator(llm), self.settings.top_k, self.settings.max_question_chars)

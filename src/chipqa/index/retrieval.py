@@ -267,6 +267,7 @@ class HybridRetriever:
             from llama_index.core import VectorStoreIndex
 
             started = time.perf_counter()
+            self._check_encoder()
             ids, texts, metas = self.store.all_chunks()
             marks: dict[str, list[tuple[int, str]]] = {}
             for text, meta in zip(texts, metas, strict=True):
@@ -276,7 +277,8 @@ class HybridRetriever:
             self.year_marks = {d: sorted(m) for d, m in marks.items()}
             doc_ids = [str(meta.get("doc_id", "")) for meta in metas]
             self.vocabulary = Vocabulary(texts + [r.title for r in docs.values()], self.lexicon, doc_ids + list(docs))
-            self._bm25 = _build_bm25(ids, texts, metas) if ids else None
+            titles = bool(getattr(self.store.settings, "bm25_titles", False))
+            self._bm25 = _build_bm25(ids, texts, metas, titles) if ids else None
             self._n_chunks = len(ids)
             self._documents = {}
             # chipqa chunks; the index only embeds. (The default node parser would also load tiktoken: 0.4 s.)
@@ -287,6 +289,12 @@ class HybridRetriever:
             self.committed = set(docs)
             self._state_key = key
             self.build_seconds = time.perf_counter() - started
+
+    def _check_encoder(self) -> None:
+        """Questions must be embedded like the index's chunks (`ChunkStore.check_encoder`)."""
+        label = getattr(self.embed_model, "label", None)
+        if isinstance(label, str):
+            self.store.check_encoder(label, str(getattr(self.embed_model, "precision", "")))
 
     def _storage_stamp(self) -> tuple[Any, ...] | None:
         """What changes whenever the index does. Embedded: size and mtime of the SQLite files, which every
@@ -304,8 +312,24 @@ class HybridRetriever:
         return stamp or None
 
 
-def _build_bm25(ids: list[str], texts: list[str], metas: list[dict[str, Any]]) -> Any:
-    import Stemmer
+class _Stemmer:
+    """PyStemmer's English stemmer, one instance per thread: an instance "must not be called concurrently"
+    (its docstring), and BM25 stems every question, from as many threads as questions are asked in."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def stemWords(self, words: list[str]) -> list[str]:  # noqa: N802 - the name bm25s looks for
+        stemmer = getattr(self._local, "stemmer", None)
+        if stemmer is None:
+            import Stemmer
+
+            stemmer = self._local.stemmer = Stemmer.Stemmer("english")
+        result: list[str] = stemmer.stemWords(words)
+        return result
+
+
+def _build_bm25(ids: list[str], texts: list[str], metas: list[dict[str, Any]], titles: bool = False) -> Any:
     from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
     from llama_index.retrievers.bm25 import BM25Retriever
 
@@ -313,11 +337,13 @@ def _build_bm25(ids: list[str], texts: list[str], metas: list[dict[str, Any]]) -
     for node_id, text, meta in zip(ids, texts, metas, strict=True):
         metadata = {k: meta.get(k) for k in ("title", "start", "end", "date")}
         node = TextNode(id_=node_id, text=text, metadata=metadata)
-        # BM25 scores the passage's own words only; metadata would make every chunk match its title.
-        node.excluded_embed_metadata_keys = list(node.metadata)
+        # With `titles`, BM25 scores each passage with its document's title (see Settings.bm25_titles);
+        # otherwise the passage's own words only.
+        node.excluded_embed_metadata_keys = [k for k in node.metadata if k != "title" or not titles]
+        node.metadata_template = "{value}"
         node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=str(meta.get("doc_id", "")))
         nodes.append(node)
-    return BM25Retriever.from_defaults(nodes=nodes, stemmer=Stemmer.Stemmer("english"), language="english")
+    return BM25Retriever.from_defaults(nodes=nodes, stemmer=_Stemmer(), language="english")
 
 
 def to_passage(result: NodeWithScore, score: float | None = None, signals: dict[str, float] | None = None) -> Passage:

@@ -1,42 +1,32 @@
-"""Chroma storage: an embedded PersistentClient under index_dir, or an HttpClient for a server.
+"""The chunk and document collections of one index (Chroma; clients are set up in `chipqa.index.chroma`).
 
 Two collections: `<name>` holds chunks (LlamaIndex ChromaVectorStore), `<name>__docs` holds one record per
 document (stored text and manifest). The doc record is written last, so it marks a complete document.
 Writers also put a fresh `generation` in the docs collection's metadata after each batch: one cheap read
 tells a reader of a Chroma server whether anything changed (reading the manifest instead grows with it).
+The chunk collection's metadata names the encoder that embedded its chunks, so vectors never mix.
 
-Server mode survives the server going away: every call that cannot reach it is a BackendError naming the
-URL, and the next call after a restart simply works (collections are looked up again if they were recreated).
-
-Embedded mode tolerates another process writing the same directory (`chipqa ingest` while the UI runs):
-Chroma's in-process state does not follow another process's writes, so a write seen on disk that this
-process did not make reopens the client before the next call.
+Calls that find a collection dropped and recreated meanwhile (another process's --reset, a server restarted
+on an empty path) look it up again and retry once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import json
-import os
-import threading
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
-from chipqa.core.errors import BackendError, IndexError_
+from chipqa.core.errors import IndexError_
 from chipqa.core.settings import Settings
-from chipqa.core.text import short_error, without_credentials
+from chipqa.index.chroma import LocalIndex, chroma_errors, describe_location, local_index, open_server_client, short
 
-# A stalled Chroma server must not hang chipqa: connecting is quick or fails; a large write may take a while.
-CONNECT_TIMEOUT_S = 5.0
-REQUEST_TIMEOUT_S = 120.0
 # Document records need a vector to live in Chroma; theirs is never searched.
 _NO_VECTOR: Any = [[0.0]]
-# Creating an embedded index or a collection takes well under a second; a longer wait means a stuck process.
-CREATE_WAIT_S = 30.0
+# What an index written before encoders were recorded holds: sentence-transformers' float32 vectors.
+LEGACY_PRECISION = "fp32"
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -59,135 +49,16 @@ class DocRecord:
     publisher: str | None = None
 
 
-def describe_location(settings: Settings) -> str:
-    """Where the index lives, for messages (no credentials)."""
-    if settings.chroma_url:
-        u = urlparse(settings.chroma_url)
-        return f"Chroma server {u.scheme}://{u.hostname}:{u.port or (443 if u.scheme == 'https' else 8000)}"
-    return f"{settings.index_dir.resolve()}"
-
-
-def open_client(settings: Settings) -> ClientAPI:
-    """A Chroma client with telemetry off; a server that cannot be reached is a BackendError naming it."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
-    if settings.chroma_url:
-        u = urlparse(settings.chroma_url)
-        if u.scheme not in ("http", "https") or not u.hostname:
-            shown = without_credentials(settings.chroma_url)
-            raise BackendError(f"CHIPQA_CHROMA_URL must look like http://host:port, got '{shown}'")
-        port = u.port or (443 if u.scheme == "https" else 8000)
-        # chromadb's own client has no timeout and already talks to the server while it is constructed.
-        _probe(f"{u.scheme}://{u.hostname}:{port}", describe_location(settings))
-        try:
-            ssl = u.scheme == "https"
-            client = chromadb.HttpClient(host=u.hostname, port=port, ssl=ssl, settings=chroma_settings)
-            _bound_waits(client)
-            client.heartbeat()
-        except Exception as exc:  # chromadb raises several transport types
-            raise BackendError(f"cannot reach {describe_location(settings)}: {_short(exc)}") from None
-        return client
-    return _local_index(settings.index_dir).open()
-
-
-def _probe(base: str, location: str) -> None:
-    """One heartbeat with a short timeout, so an unreachable or wrong server fails fast and clearly."""
-    import httpx
-
-    try:
-        response = httpx.get(f"{base}/api/v2/heartbeat", timeout=CONNECT_TIMEOUT_S)
-    except httpx.TimeoutException:
-        raise BackendError(f"cannot reach {location}: no answer within {CONNECT_TIMEOUT_S:.0f} s") from None
-    except httpx.HTTPError as exc:
-        raise BackendError(f"cannot reach {location}: {_short(exc)}") from None
-    if response.status_code != 200:
-        raise BackendError(f"{location} answered HTTP {response.status_code}; is it a Chroma server?")
-
-
-def _bound_waits(client: ClientAPI) -> None:
-    import httpx
-
-    session = getattr(getattr(client, "_server", None), "_session", None)
-    if isinstance(session, httpx.Client):
-        session.timeout = httpx.Timeout(REQUEST_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
-
-
-class _LocalIndex:
-    """One embedded Chroma directory as this process sees it: one client, calls taken one at a time, and
-    the database file's stamp after this process's last call, so another process's writes are noticed."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.lock = threading.RLock()
-        self.client: ClientAPI | None = None
-        self.generation = 0  # bumped on every reopen; stores drop collection handles of older ones
-        self.stamp: tuple[int, int] | None = None
-
-    def open(self) -> ClientAPI:
-        with self.lock:
-            if self.client is None:
-                import chromadb
-                from chromadb.config import Settings as ChromaSettings
-
-                self.path.mkdir(parents=True, exist_ok=True)
-                chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
-                with self.exclusive():  # two processes creating a new index at once would clash
-                    self.client = chromadb.PersistentClient(path=str(self.path), settings=chroma_settings)
-                self.stamp = self.disk_stamp()
-            return self.client
-
-    @contextlib.contextmanager
-    def exclusive(self) -> Iterator[None]:
-        """This directory to this thread alone, across processes, for the short steps that create things."""
-        from chipqa.core.locks import file_lock
-
-        busy = f"the index at {self.path} is locked by another process"
-        with self.lock, file_lock(self.path / ".chipqa-create.lock", CREATE_WAIT_S, busy, poll_s=0.05):
-            yield
-
-    def disk_stamp(self) -> tuple[int, int] | None:
-        try:
-            st = os.stat(self.path / "chroma.sqlite3")
-        except OSError:
-            return None
-        return st.st_mtime_ns, st.st_size
-
-    def reopen(self) -> None:
-        """Drop Chroma's cached state for this directory and open it afresh."""
-        from chromadb.api.client import SharedSystemClient
-
-        with self.lock:
-            system = SharedSystemClient._identifier_to_system.pop(str(self.path), None)
-            if system is not None:
-                with contextlib.suppress(Exception):
-                    system.stop()
-            self.client = None
-            self.generation += 1
-            self.open()
-
-
-_LOCAL: dict[Path, _LocalIndex] = {}
-_LOCAL_GUARD = threading.Lock()
-
-
-def _local_index(index_dir: Path) -> _LocalIndex:
-    path = index_dir.resolve()
-    with _LOCAL_GUARD:
-        if path not in _LOCAL:
-            _LOCAL[path] = _LocalIndex(path)
-        return _LOCAL[path]
-
-
 class ChunkStore:
     """The chunk and document collections of one index."""
 
     def __init__(self, settings: Settings, client: ClientAPI | None = None) -> None:
         self.settings = settings
         self.location = describe_location(settings)
-        self._local = None if client is not None or settings.chroma_url else _local_index(settings.index_dir)
-        self._client = client or (self._local.open() if self._local else open_client(settings))
+        self._local: LocalIndex | None = None
+        if client is None and not settings.chroma_url:
+            self._local = local_index(settings.index_dir)
+        self._client = client or (self._local.open() if self._local else open_server_client(settings))
         self._generation = self._local.generation if self._local else 0
         self._chunks: Collection | None = None
         self._docs: Collection | None = None
@@ -255,8 +126,47 @@ class ChunkStore:
         got = self._run(lambda: _get_all(self.chunks, ["documents", "metadatas"]))
         return list(got["ids"]), list(got["documents"] or []), [dict(m or {}) for m in got["metadatas"] or []]
 
-    def begin_document(self, doc_id: str) -> None:
-        """Drop a document's commit marker, then its chunks: a crash from here on leaves it absent."""
+    def encoder(self) -> str | None:
+        """The encoder recorded as having embedded this index's chunks (read afresh), or None."""
+        metadata = self._run(lambda: self._fresh_chunks().metadata) or {}
+        value = metadata.get("encoder")
+        return str(value) if value else None
+
+    def vector_precision(self) -> str | None:
+        """ "fp32" or "int8": what the index's vectors are made of (an unrecorded index holds float32), or None
+        when it holds no chunks."""
+        recorded = self.encoder()
+        if recorded:
+            return recorded.rsplit(" ", 1)[-1]
+        return LEGACY_PRECISION if self.count_chunks() else None
+
+    def check_encoder(self, label: str, precision: str, claim: bool = False) -> None:
+        """Refuse to mix vectors: IndexError_ when the index was embedded by another encoder than `label`.
+
+        An index that records none was written by sentence-transformers in float32 (LEGACY_PRECISION), or is
+        empty; `claim` records `label` on it (a writer does, before its first batch)."""
+        recorded = self.encoder()
+        if recorded == label:
+            return
+        if recorded is None:
+            empty = self.count_chunks() == 0
+            if empty or precision == LEGACY_PRECISION:
+                if claim:
+                    self._run(lambda: self.chunks.modify(metadata={"encoder": label}), writes=True)
+                return
+            recorded = f"an earlier chipqa ({LEGACY_PRECISION} vectors)"
+        raise IndexError_(
+            f"the index at {self.location} was embedded with {recorded}, but chipqa is set to embed with {label}; "
+            "their vectors do not mix: rebuild it with `chipqa ingest --reset`, or set CHIPQA_EMBED_BACKEND=auto"
+        )
+
+    def begin_document(self, doc_id: str, stored: bool = True) -> None:
+        """Drop a document's commit marker, then its chunks: a crash from here on leaves it absent.
+
+        `stored=False` says the index holds neither (the writer read both lists under its lock): nothing to drop,
+        which saves two Chroma calls per new document."""
+        if not stored:
+            return
         self._run(lambda: self.docs.delete(ids=[doc_id]), writes=True)
         self._run(lambda: self.chunks.delete(where={"doc_id": doc_id}), writes=True)
 
@@ -283,8 +193,6 @@ class ChunkStore:
 
     def mark_changed(self) -> None:
         """Record that documents changed (a new `generation` in the docs collection's metadata)."""
-        import uuid
-
         self._run(lambda: self.docs.modify(metadata={"generation": uuid.uuid4().hex}), writes=True)
 
     def generation(self) -> str | None:
@@ -299,11 +207,20 @@ class ChunkStore:
         value = (collection.metadata or {}).get("generation")
         return str(value) if value else None
 
+    def _fresh_chunks(self) -> Collection:
+        """The chunk collection as the server or file holds it now (a handle's metadata is a snapshot)."""
+        from chromadb.errors import NotFoundError
+
+        try:
+            return self.client.get_collection(self.settings.collection)
+        except NotFoundError:
+            return self.chunks
+
     def reset(self) -> None:
         from chromadb.errors import NotFoundError
 
         def drop(name: str) -> None:
-            with contextlib.suppress(NotFoundError, ValueError):  # an absent collection is already reset
+            with contextlib.suppress(NotFoundError):  # an absent collection is already reset
                 self.client.delete_collection(name)
 
         for name in (self.settings.collection, f"{self.settings.collection}__docs"):
@@ -315,8 +232,8 @@ class ChunkStore:
         self._chunks = self._docs = None
 
     def _run(self, op: Callable[[], Any], writes: bool = False) -> Any:
-        """Run one collection operation; if the collection was dropped and recreated meanwhile (another
-        process's --reset, a server restarted on an empty path), look it up again and retry once."""
+        """Run one collection operation; if the collection was dropped and recreated meanwhile, look it up
+        again and retry once."""
         from chromadb.errors import NotFoundError
 
         if self._local is None:
@@ -327,7 +244,7 @@ class ChunkStore:
                 return self._call(op)
         return self._run_local(self._local, op, writes)
 
-    def _run_local(self, local: _LocalIndex, op: Callable[[], Any], writes: bool) -> Any:
+    def _run_local(self, local: LocalIndex, op: Callable[[], Any], writes: bool) -> Any:
         from chromadb.errors import InternalError, NotFoundError
 
         with local.lock:
@@ -349,7 +266,7 @@ class ChunkStore:
                 except InternalError as exc:
                     # Chroma's message says what failed; a stale view cannot be told from other faults here.
                     raise IndexError_(
-                        f"Chroma failed on the index at {self.location}: {_short(exc)} (if another process is "
+                        f"Chroma failed on the index at {self.location}: {short(exc)} (if another process is "
                         "writing to it, try again in a moment)"
                     ) from None
                 before = local.disk_stamp()
@@ -361,14 +278,10 @@ class ChunkStore:
             return result
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
+        if self._local is not None:
             return fn(*args, **kwargs)
-        except (IndexError_, BackendError):
-            raise
-        except Exception as exc:
-            if self.settings.chroma_url and _is_connection_error(exc):
-                raise BackendError(f"cannot reach {self.location}: {_short(exc)}") from None
-            raise
+        with chroma_errors(self.location):
+            return fn(*args, **kwargs)
 
 
 class _GuardedCollection:
@@ -423,20 +336,3 @@ def _doc_record(doc_id: str, meta: dict[str, Any], text: str) -> DocRecord:
         text=text,
         publisher=str(meta.get("publisher") or "") or None,
     )
-
-
-def _is_connection_error(exc: Exception) -> bool:
-    import httpx
-
-    if isinstance(exc, httpx.TransportError):
-        return True
-    text = f"{type(exc).__name__} {exc}".lower()
-    words = ("connect", "timeout", "timed out", "refused", "unreachable", "network", "remoteprotocol")
-    return any(w in text for w in words)
-
-
-def _short(exc: Exception) -> str:
-    msg = short_error(exc)
-    with contextlib.suppress(ValueError, AttributeError):  # chromadb wraps server errors as JSON
-        msg = str(json.loads(msg).get("error", msg))[:200]
-    return msg

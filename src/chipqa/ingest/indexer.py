@@ -1,23 +1,35 @@
-"""Idempotent, incremental ingestion: files → chunks → embeddings → Chroma, one commit marker per document."""
+"""Idempotent, incremental ingestion: files → chunks → embeddings → Chroma, one commit marker per document.
+
+Files are read and chunked on a thread of their own while the previous batch is embedded and written, so
+the embedding model never waits for the disk or the HTML parser. Progress reports files and chunks done,
+the rate and an ETA; Ctrl-C (SIGINT) stops after the batch being written, and the next run picks up where
+it stopped (committed documents are unchanged, so they are skipped).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import queue
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chipqa.core.errors import IndexError_, InputError
 from chipqa.core.locks import file_lock
 from chipqa.core.models import Document
 from chipqa.index.store import ChunkStore, DocRecord
 from chipqa.ingest.chunking import Chunk, chunk_document
-from chipqa.ingest.loading import Skipped, load_documents
+from chipqa.ingest.loading import Skipped, find_files, load_document
+from chipqa.ingest.progress import IngestProgress, Progress, Tracker, Watch, stop_on_interrupt
+
+__all__ = ["IngestProgress", "IngestReport", "Indexer", "Progress", "Watch", "index_lock", "to_nodes"]
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -30,7 +42,9 @@ BATCH_CHUNKS = 256
 # How long a second writer waits for the first before giving up.
 LOCK_WAIT_S = 60.0
 
-Progress = Callable[[int, int, str], None]
+# Documents read ahead of the embedding, at most (their text is held in memory until written).
+READ_AHEAD_DOCS = 512
+
 _NOT_EMBEDDED = ["start", "end", "doc_sha", "date"]
 
 
@@ -48,18 +62,22 @@ class IngestReport:
     total_documents: int = 0
     total_chunks: int = 0
     seconds: float = 0.0
+    interrupted: bool = False  # stopped by Ctrl-C after a batch; a rerun completes the work
 
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed)
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
             f"{len(self.removed)} removed, {len(self.skipped)} skipped; "
             f"{self.chunks_written} chunks written, {self.chunks_removed} removed; "
             f"index: {self.total_documents} documents, {self.total_chunks} chunks ({self.seconds:.1f}s)"
         )
+        if self.interrupted:
+            text += "; interrupted: run the same ingest again to continue"
+        return text
 
 
 def to_nodes(doc: Document, chunks: Sequence[Chunk], embed_title: bool = False) -> list[TextNode]:
@@ -109,6 +127,7 @@ class Indexer:
         self.max_bytes = max_bytes
         self.chunk_chars = chunk_chars
         self.embed_title = embed_title
+        self._stored: set[str] = set()  # documents with a commit marker when the running ingest began
 
     def ingest(
         self,
@@ -116,56 +135,101 @@ class Indexer:
         prune: bool = False,
         reset: bool = False,
         progress: Progress | None = None,
+        watch: Watch | None = None,
     ) -> IngestReport:
-        """Add new files, replace changed ones, keep unchanged ones; optionally prune or rebuild."""
+        """Add new files, replace changed ones, keep unchanged ones; optionally prune or rebuild.
+
+        Ctrl-C during the run (on the main thread) stops it after the batch being written: the report says
+        `interrupted`, and prune and orphan clean-up wait for a complete run."""
         started = time.perf_counter()
         paths = list(paths)
         for path in paths:  # before anything is written, so a typo never costs the index (--reset)
             if not path.exists():
                 raise InputError(f"no such file or folder: {path}")
         report = IngestReport()
-        with index_lock(self.store, self.lock_wait_s):
+        with index_lock(self.store, self.lock_wait_s), stop_on_interrupt() as stop:
             if reset:
                 self.store.reset()
             known = self.store.documents()
             present = self.store.chunk_counts()
-            todo: list[tuple[Document, list[Chunk]]] = []
-            seen: set[str] = set()
-            for item in load_documents(paths, self.max_bytes):
-                if isinstance(item, Skipped):
-                    report.skipped.append(item)
-                    continue
-                if item.doc_id in seen:
-                    reason = f"duplicate document id '{item.doc_id}'"
-                    report.skipped.append(Skipped(Path(item.source), reason))
-                    continue
-                seen.add(item.doc_id)
-                old = known.get(item.doc_id)
-                if old and old.sha256 == item.sha256 and present.get(item.doc_id, 0) == old.chunks:
-                    report.unchanged.append(item.doc_id)
-                    continue
-                (report.updated if old else report.added).append(item.doc_id)
-                todo.append((item, chunk_document(item, self.chunk_chars)))
-            total = sum(len(chunks) for _, chunks in todo)
-            done = 0
-            for batch in _batches(todo, self.batch_chunks):
-                report.chunks_removed += self._write(batch, present)
-                self.store.mark_changed()
-                done += sum(len(chunks) for _, chunks in batch)
-                report.chunks_written += sum(len(chunks) for _, chunks in batch)
-                if progress:
-                    progress(done, total, batch[-1][0].doc_id)
-            if prune:
-                report.removed = self._prune(paths, seen, known, present)
-                report.chunks_removed += sum(present.get(d, 0) for d in report.removed)
-            # Chunks whose document never committed (an earlier crash) are removed too.
-            for orphan in set(present) - set(known) - seen - set(report.removed):
-                self.store.remove_document(orphan)
-                report.chunks_removed += present[orphan]
+            self._stored = set(known)
+            files, skipped = find_files(paths)
+            report.skipped.extend(skipped)
+            reader = _Reader(files, self.max_bytes, self.chunk_chars, known, present)
+            tracker = Tracker(len(files) + len(skipped), len(skipped), started, progress, watch)
+            seen = self._write_all(reader, report, present, tracker, stop)
+            if stop.is_set():
+                report.interrupted = True
+            else:
+                if prune:
+                    report.removed = self._prune(paths, seen, known, present)
+                    report.chunks_removed += sum(present.get(d, 0) for d in report.removed)
+                # Chunks whose document never committed (an earlier crash) are removed too.
+                for orphan in set(present) - set(known) - seen - set(report.removed):
+                    self.store.remove_document(orphan)
+                    report.chunks_removed += present[orphan]
             report.total_documents = len(self.store.documents())
             report.total_chunks = self.store.count_chunks()
         report.seconds = time.perf_counter() - started
         return report
+
+    def _write_all(
+        self,
+        reader: _Reader,
+        report: IngestReport,
+        present: dict[str, int],
+        tracker: Tracker,
+        stop: threading.Event,
+    ) -> set[str]:
+        """Write every new or changed document in batches while `reader` reads ahead; the ids seen.
+
+        After a stop, the batch being filled is written and the run ends."""
+        batch: list[tuple[Document, list[Chunk]]] = []
+        size = 0
+        with contextlib.closing(reader.run(stop)) as items:
+            for item in items:
+                if isinstance(item, Skipped):
+                    report.skipped.append(item)
+                    tracker.settled(files=1)
+                    continue
+                doc, chunks, state = item
+                if state == "unchanged":
+                    report.unchanged.append(doc.doc_id)
+                    tracker.settled(files=1)
+                    continue
+                if batch and size + len(chunks) > self.batch_chunks:
+                    self._commit(batch, report, present, tracker)
+                    batch, size = [], 0
+                    if stop.is_set():
+                        break
+                (report.updated if state == "updated" else report.added).append(doc.doc_id)
+                tracker.expect(len(chunks), reader.estimate_left())
+                batch.append((doc, chunks))
+                size += len(chunks)
+        if batch:
+            self._commit(batch, report, present, tracker)
+        return reader.seen
+
+    def _commit(
+        self,
+        batch: list[tuple[Document, list[Chunk]]],
+        report: IngestReport,
+        present: dict[str, int],
+        tracker: Tracker,
+    ) -> None:
+        if not report.chunks_written:
+            self._check_encoder()
+        report.chunks_removed += self._write(batch, present)
+        self.store.mark_changed()
+        written = sum(len(chunks) for _, chunks in batch)
+        report.chunks_written += written
+        tracker.settled(files=len(batch), chunks=written, current=batch[-1][0].doc_id)
+
+    def _check_encoder(self) -> None:
+        """Before the first write: the index's vectors and ours must be of one kind."""
+        label = getattr(self.embed_model, "label", None)
+        if isinstance(label, str):
+            self.store.check_encoder(label, str(getattr(self.embed_model, "precision", "")), claim=True)
 
     def remove(self, doc_id: str) -> int:
         """Delete one document; returns how many chunks went with it."""
@@ -181,17 +245,20 @@ class Indexer:
 
         Embedding comes first so a changed document is absent from answers only while Chroma writes.
         """
-        from llama_index.core.ingestion import IngestionPipeline
+        from llama_index.core.schema import MetadataMode
 
         nodes: list[TextNode] = []
         for doc, chunks in batch:
             nodes.extend(to_nodes(doc, chunks, self.embed_title))
-        embedded = IngestionPipeline(transformations=[self.embed_model]).run(nodes=nodes, show_progress=False)
+        # One call for the whole batch: the model sorts its texts by length, so batches pad little.
+        texts = [node.get_content(metadata_mode=MetadataMode.EMBED) for node in nodes]
+        for node, vector in zip(nodes, self.embed_model.get_text_embedding_batch(texts), strict=True):
+            node.embedding = vector
         removed = 0
         for doc, _ in batch:
             removed += present.get(doc.doc_id, 0)
-            self.store.begin_document(doc.doc_id)
-        self.store.vector_store().add(list(embedded))
+            self.store.begin_document(doc.doc_id, doc.doc_id in self._stored or doc.doc_id in present)
+        self.store.vector_store().add(list(nodes))
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for doc, chunks in batch:
             self.store.commit_document(
@@ -220,17 +287,90 @@ class Indexer:
         return sorted(gone)
 
 
-def _batches(todo: list[tuple[Document, list[Chunk]]], limit: int) -> Iterator[list[tuple[Document, list[Chunk]]]]:
-    batch: list[tuple[Document, list[Chunk]]] = []
-    size = 0
-    for item in todo:
-        if batch and size + len(item[1]) > limit:
-            yield batch
-            batch, size = [], 0
-        batch.append(item)
-        size += len(item[1])
-    if batch:
-        yield batch
+_Item = tuple[Document, list[Chunk], str]  # state: "added", "updated" or "unchanged"
+
+
+class _Reader:
+    """Reads, hashes and chunks files on a thread of its own, a bounded number of documents ahead."""
+
+    def __init__(
+        self, files: list[Path], max_bytes: int, chunk_chars: int, known: dict[str, DocRecord], present: dict[str, int]
+    ) -> None:
+        self.files = files
+        self.max_bytes = max_bytes
+        self.chunk_chars = chunk_chars
+        self.known = known
+        self.present = present
+        self.seen: set[str] = set()
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD_DOCS)
+        self._bytes_total = sum(_size(f) for f in files) or 1
+        self._bytes_read = 0
+        self._chunks_read = 0
+        self._done = object()
+        self._abandoned = threading.Event()
+
+    def estimate_left(self) -> int:
+        """Chunks the files not read yet will probably hold (at the rate of those read so far)."""
+        if not self._bytes_read:
+            return 0
+        return round(self._chunks_read / self._bytes_read * (self._bytes_total - self._bytes_read))
+
+    def run(self, stop: threading.Event) -> Generator[Skipped | _Item, None, None]:
+        """The files' documents (or why one was skipped), in order; reading stops when `stop` is set."""
+        thread = threading.Thread(target=self._read, args=(stop,), name="chipqa-read", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = self._queue.get()
+                if item is self._done:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self._abandoned.set()  # a reader blocked on a full queue gives up; what it read is dropped
+            thread.join(timeout=5)
+
+    def _read(self, stop: threading.Event) -> None:
+        try:
+            for path in self.files:
+                if stop.is_set() or self._abandoned.is_set():
+                    break
+                self._put(self._load(path))
+        except BaseException as exc:  # handed to the writer, which raises it
+            self._put(exc)
+        self._put(self._done)
+
+    def _put(self, item: Any) -> None:
+        while not self._abandoned.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _load(self, path: Path) -> Skipped | _Item:
+        self._bytes_read += _size(path)
+        try:
+            doc = load_document(path, self.max_bytes)
+        except InputError as exc:
+            return Skipped(path, str(exc))
+        if doc.doc_id in self.seen:
+            return Skipped(Path(doc.source), f"duplicate document id '{doc.doc_id}'")
+        self.seen.add(doc.doc_id)
+        old = self.known.get(doc.doc_id)
+        if old and old.sha256 == doc.sha256 and self.present.get(doc.doc_id, 0) == old.chunks:
+            return doc, [], "unchanged"
+        chunks = chunk_document(doc, self.chunk_chars)
+        self._chunks_read += len(chunks)
+        return doc, chunks, "updated" if old else "added"
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 @contextmanager
