@@ -291,11 +291,16 @@ def _render() -> Any:
 
 
 def main() -> None:
-    """Entry point: user errors print one line on stderr and exit 1; --debug shows the traceback."""
+    """Entry point: user errors print one line on stderr and exit 1; --debug shows the traceback.
+
+    click's standalone mode handles only its own exceptions; chipqa's errors (ChipQAError) are caught here so that
+    they, too, print one line and no traceback."""
     from chipqa.index.embedding import offline
 
     offline()
-    debug = "--debug" in sys.argv or os.environ.get("CHIPQA_DEBUG", "").lower() in ("1", "true", "yes")
+    from chipqa.core.environment import env_flag
+
+    debug = "--debug" in sys.argv or env_flag("CHIPQA_DEBUG")
     state: dict[str, Any] = {}
     try:
         code = cli.main(standalone_mode=False, obj=state)

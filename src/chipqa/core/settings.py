@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server (…/v1).")
     llm_model: str | None = Field(None, description="Model name for the remote LLM.")
     llm_api_key: SecretStr | None = Field(None, description="API key for the remote LLM (never printed).")
+    openai_api_key: SecretStr | None = Field(
+        None,
+        validation_alias="OPENAI_API_KEY",
+        description="OpenAI's usual variable, used by the openai backend when CHIPQA_LLM_API_KEY is unset.",
+    )
     llm_timeout_s: float = Field(60.0, gt=0, description="Timeout of one remote LLM request, seconds.")
     llm_max_tokens: int = Field(64, ge=8, le=1024, description="Most tokens the LLM may generate per answer.")
     llm_threads: int | None = Field(None, description="CPU threads for the local LLM; default: all cores.")

@@ -34,8 +34,9 @@ _INT8_MIN_COSINE = 0.9
 
 def onnx_cache_dir() -> Path:
     """Where ONNX exports of embedding models are kept ($XDG_CACHE_HOME/chipqa/onnx)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "chipqa" / "onnx"
+    from chipqa.core.environment import cache_home
+
+    return cache_home() / "chipqa" / "onnx"
 
 
 @dataclass(frozen=True)

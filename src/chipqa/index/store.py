@@ -2,6 +2,9 @@
 
 Two collections: `<name>` holds chunks (LlamaIndex ChromaVectorStore), `<name>__docs` holds one record per
 document (stored text and manifest). The doc record is written last, so it marks a complete document.
+(LlamaIndex's IngestionPipeline with a docstore would dedupe by hash too, but keeps its docstore beside Chroma: a
+commit marker inside Chroma makes a document visible only once all its chunks are, after a crash at any point
+(tests/test_crash_safety.py), and works the same on a Chroma server.)
 Writers also put a fresh `generation` in the docs collection's metadata after each batch: one cheap read
 tells a reader of a Chroma server whether anything changed (reading the manifest instead grows with it).
 The chunk collection's metadata names the encoder that embedded its chunks, so vectors never mix.

@@ -1,4 +1,9 @@
-"""Sentence-aware chunking that keeps every chunk's exact character span in the stored text."""
+"""Sentence-aware chunking that keeps every chunk's exact character span in the stored text.
+
+chipqa's own rather than LlamaIndex's SentenceSplitter: a chunk must stay inside one content line (a paragraph or
+table row of the text left after boilerplate, which is excluded without cutting the stored text) and be an exact
+span of it; SentenceSplitter fills a token budget across paragraph boundaries. Chunk sizes were measured (README,
+"Chunking, measured")."""
 
 from __future__ import annotations
 

@@ -123,7 +123,10 @@ class Skipped:
 
 
 def find_files(paths: Iterable[Path]) -> tuple[list[Path], list[Skipped]]:
-    """Expand folders; a missing path is an error, an unsupported file is skipped with a reason."""
+    """Expand folders; a missing path is an error, an unsupported file is skipped with a reason.
+
+    Not LlamaIndex's SimpleDirectoryReader: it makes a document per PDF page and reads HTML as markup, while a
+    chipqa document is one file, its id the file's stem, and every file it cannot use gets a one-line reason."""
     files: list[Path] = []
     skipped: list[Skipped] = []
     for path in paths:

@@ -91,7 +91,7 @@ def load_generator(settings: Settings) -> Generator | None:
         from llama_index.llms.openai import OpenAI
 
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-        key = key or os.environ.get("OPENAI_API_KEY")
+        key = key or (settings.openai_api_key.get_secret_value() if settings.openai_api_key else None)
         if not key:
             raise ConfigError("the openai backend needs CHIPQA_LLM_API_KEY (or OPENAI_API_KEY)")
         llm = OpenAI(
