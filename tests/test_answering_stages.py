@@ -166,6 +166,15 @@ def test_another_model_another_party_and_another_unit_are_rejected(retriever: Fa
     assert "4,096" not in servers
 
 
+def test_in_a_parallel_list_each_figure_belongs_to_the_name_before_it() -> None:
+    text = "Harbor notes\n\nLast year Quillon shipped 410 boards, Ferrant 385 and Maribel 120 boards.\n"
+    retriever = FakeRetriever({"notes": text})
+    texts = [c.figure.text for c in _candidates(retriever, "How many boards did Maribel ship last year?")]
+    assert texts and texts[0] == "120" and "410" not in texts and "385" not in texts
+    ferrant = [c.figure.text for c in _candidates(retriever, "How many boards did Ferrant ship?")]
+    assert ferrant[:1] == ["385"] and "410" not in ferrant
+
+
 def test_decisions_for_a_choice_a_change_and_an_unanswerable(retriever: FakeRetriever) -> None:
     model = load_model()
 

@@ -235,6 +235,7 @@ class Scorer:
             1.0 if features["attach"] > 0 and all(features["attach"] > r for r in rivals) else 0.0
         )
         features["foreign_before"] = self._foreign_before(s, fig, clause_start)
+        features["owned_elsewhere"] = self._owned_elsewhere(text, fig, figures)
         features["referent"] = self._referent(s)
         features["other_subject"] = self._other_subject(s)
         features["row_mismatch"] = self._row_mismatch(s)
@@ -318,6 +319,31 @@ class Scorer:
         if nearest.start() >= clause_start or not any(self._is_question_name(n.group(0)) for n in names):
             return 1.0
         return 0.5
+
+    def _owned_elsewhere(self, text: str, fig: Figure, figures: Sequence[Figure]) -> float:
+        """1 in a parallel list ("A bought 224,000, B 196,000 and C 169,000") when the name between the
+        previous figure and this one is another party's while the asked party owns another figure of the
+        same sentence the same way (the name at most two words before the figure): this figure is that other
+        party's, not the asked one's."""
+        if not self.q.names:
+            return 0.0
+
+        def owner(f: Figure) -> str | None:
+            start = max((g.end for g in figures if g.end <= f.start), default=0)
+            found = party_names(text, start, f.start, self.q.names)
+            if not found or len(re.findall(r"[\w'’-]+", text[found[-1].end() : f.start])) > 2:
+                return None  # a list pairs each name with the figure right after it ("Meta acquired 224,000")
+            return found[-1].group(0)
+
+        own = owner(fig)
+        if own is None or self._is_question_name(own):
+            return 0.0
+        for other in figures:
+            if other.start != fig.start and other.kind == fig.kind:
+                name = owner(other)
+                if name is not None and self._is_question_name(name):
+                    return 1.0
+        return 0.0
 
     def _verb_match(self, text: str, fig: Figure, clause_start: int, clause_end: int) -> float:
         """1 when the verb nearest the figure is of the question's kind (ordered for ordered, delivered for
