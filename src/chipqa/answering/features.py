@@ -469,10 +469,13 @@ class Scorer:
         if not names:
             return 0.0, 0.0
         product = names[-1]
-        if self._is_question_name(product):
-            return 0.0, 1.0
+        if self._is_question_name(product) or self._names_question_term(modifier):
+            return 0.0, 1.0  # "Hopper chips"; "Tensor Processing Units", a name of several words
         asked = [i for i in self.required if self.q.terms[i].product]
         return (1.0 if asked else 0.0), 0.0
+
+    def _names_question_term(self, text: str) -> bool:
+        return any(self.matcher.strength(i, text) >= 1.0 for i in range(len(self.q.terms)))
 
     def _is_question_name(self, name: str) -> bool:
         return any(self.matcher.strength(i, name) > 0 for i in range(len(self.q.terms))) or any(
@@ -560,7 +563,7 @@ def _window(text: str, start: int, end: int, words: int) -> str:
 def _modifier(text: str, fig: Figure) -> str:
     """The words right after a figure that say what it counts, up to its count noun ("Hopper chips")."""
     rest = text[fig.end : fig.end + 60]
-    m = re.match(r"\s*((?:[\w’'.-]+\s+){0,3}?[\w’'.-]+)", rest)
+    m = re.match(r"\s*((?:[\w’'.-]+\s+){0,3}[\w’'.-]+)", rest)
     if not m:
         return ""
     words = m.group(1).split()

@@ -60,7 +60,7 @@ class Lexicon(Protocol):
     def n_docs(self) -> int: ...
 
     def __contains__(self, word: str) -> bool: ...
-    def correct(self, word: str) -> str | None: ...
+    def correct(self, word: str, any_word: bool = False) -> str | None: ...
     def idf(self, word: str) -> float: ...
     def doc_fraction(self, word: str) -> float: ...
     def capitalised_share(self, word: str) -> float: ...
@@ -200,8 +200,11 @@ def _mark(
         return "name"
     if low in lexicon.names and low not in lexicon.lexicon and len(low) > 2:
         return "name"  # "coreweave b200 count?"
-    if len(low) >= 5 and low.isalpha() and low not in lexicon and low not in lexicon.lexicon and lexicon.correct(low):
+    unknown = low.isalpha() and low not in lexicon and low not in lexicon.lexicon
+    if unknown and len(low) >= 5 and lexicon.correct(low):
         return "name"  # "gramenphone": a misspelled name, corrected when resolved
+    if unknown and 3 <= len(low) <= 5 and _expand_abbreviation(low.upper(), lexicon):
+        return "name"  # "msft": an abbreviation typed in lower case
     if re.fullmatch(r"\d{1,2}", word) and after_name and not _is_count(text, m, tokens[i - 1]):
         return "code"  # "Gaudi 3"
     return None
@@ -266,11 +269,16 @@ def _resolve(phrase: str, words: list[str], codes: list[bool], lexicon: Lexicon)
                 and lexicon.doc_fraction(w) < SUBJECT_DOC_SHARE
             ]
         return Term(phrase, tuple(dict.fromkeys(forms)), code=is_code)
-    corrected = [w if w in known else (lexicon.correct(w) or "") for w in core]
+    # A misspelled word of a name whose other words are indexed may be an ordinary word ("Procesing").
+    corrected = [
+        w if w in known else (lexicon.correct(w) or lexicon.correct(w, any_word=bool(known)) or "") for w in core
+    ]
     if all(corrected):
         fixed = " ".join(c if c.lower() != w.lower() else w for c, w in zip(corrected, core, strict=True))
         return Term(phrase, (fixed,), code=is_code)
-    if len(core) == 1 and (found := _expand_abbreviation(core[0], lexicon)):
+    if len(core) == 1 and (
+        found := _expand_abbreviation(core[0] if core[0][0].isupper() else core[0].upper(), lexicon)
+    ):
         return Term(phrase, (found, core[0]), code=False)
     if known and len(known) < len(core):
         # "Crusoe Energy" where the index only says "Crusoe": the known, distinctive part.

@@ -116,13 +116,14 @@ class Vocabulary:
             and self.correct(word) is None
         )
 
-    def correct(self, word: str) -> str | None:
-        """The closest indexed word for an unknown one, or None."""
+    def correct(self, word: str, any_word: bool = False) -> str | None:
+        """The closest indexed word for an unknown one, or None. Only names are corrected ("Microsft",
+        "Hoper"), since an ordinary word is likelier meant as typed, unless `any_word` (a misspelled word of a
+        name whose other words the index knows: "Tensor Procesing Units")."""
         low = word.lower()
         if low in self.counts or low in self.lexicon or len(low) < 4:
             return None
-        # Only names are corrected ("Microsft", "Hoper"): an ordinary word is likelier meant as typed.
-        names = [w for w in self._by_initial.get(low[0], []) if w in self.names]
+        names = [w for w in self._by_initial.get(low[0], []) if any_word or w in self.names]
         match = difflib.get_close_matches(low, names, n=1, cutoff=0.8)
         return match[0] if match else None
 
