@@ -107,6 +107,17 @@ def test_names_are_resolved_the_way_the_index_writes_them(retriever: FakeRetriev
     assert unknown.unknown == ("Zephyrine",)
 
 
+def test_lower_case_abbreviations_and_a_misspelled_word_inside_a_name() -> None:
+    texts = ["Quillon Aerospace deployed 900 Vector Streaming Engines.", "Quillon Aerospace said so.", "Other text."]
+    vocab = Vocabulary(texts, frozenset({"vector", "streaming", "engines", "said"}), ["a", "b", "c"])
+    short = understand("qa engine count?", vocab)  # "qa" is too short to expand; nothing is guessed
+    assert not any("Quillon" in f for t in short.terms for f in t.forms)
+    ticker = understand("qlln engines?", vocab)
+    assert any(f.lower().startswith("quillon") for t in ticker.terms for f in t.forms)
+    typo = understand("How many Vector Streming Engines did Quillon deploy?", vocab)
+    assert any(f.lower() == "vector streaming engines" for t in typo.terms for f in t.forms)
+
+
 def test_the_question_kind_periods_and_operation() -> None:
     vocab = Vocabulary(["Tavira Compute and Orvane Systems ordered chips in Q3 FY26."], frozenset(), ["d"])
     q = understand("How many more chips did Orvane Systems order than Tavira Compute in Q3 FY26?", vocab)
