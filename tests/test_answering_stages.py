@@ -186,6 +186,13 @@ def test_in_a_parallel_list_each_figure_belongs_to_the_name_before_it() -> None:
     assert ferrant[:1] == ["385"] and "410" not in ferrant
 
 
+def test_a_total_is_not_the_count_of_one_model_another_figure_counts() -> None:
+    text = "Fleet update\n\nPellam's fleet reached 9,000 at the end of June: 5,500 Kestrel K9s and 3,500 Halo H4s.\n"
+    retriever = FakeRetriever({"fleet": text})
+    texts = [c.figure.text for c in _candidates(retriever, "How many Kestrel K9 chips did Pellam have in June?")]
+    assert "9,000" not in texts and texts[:1] == ["5,500"]
+
+
 def test_decisions_for_a_choice_a_change_and_an_unanswerable(retriever: FakeRetriever) -> None:
     model = load_model()
 

@@ -266,11 +266,12 @@ class Scorer:
         features["part_of"] = 1.0 if lang.PART_OF.match(text[fig.end : fig.end + 16]) else 0.0
         features["qualified"] = 1.0 if fig.qualifier else 0.0
         features["superlative"] = 1.0 if q.operation in ("max", "min") and _SUPERLATIVE.search(clause) else 0.0
-        features["mixed_products"] = self._mixed(clause, fig)
+        features["mixed_products"] = self._mixed(text, fig, figures, clause_start, clause_end)
         features["foreign_agent"] = self._foreign_agent(text, fig, clause_end)
         features["foreign_code_before"], features["code_missing"] = self._codes(
             text, fig, figures, clause_start, modifier
         )
+        features["code_elsewhere"] = self._code_elsewhere(text, fig, figures, modifier)
         features["negated"] = 1.0 if lang.NEGATION.search(clause) else 0.0
         features["was_before"] = 1.0 if lang.WAS_BEFORE.search(text[max(0, fig.start - 40) : fig.start]) else 0.0
         asks_earlier = bool(lang.ASKS_EARLIER.search(q.focus.lower()))
@@ -365,9 +366,12 @@ class Scorer:
             return 0.5
         return 1.0 if best[1] in asked else 0.0
 
-    def _mixed(self, clause: str, fig: Figure) -> float:
+    def _mixed(self, text: str, fig: Figure, figures: Sequence[Figure], clause_start: int, clause_end: int) -> float:
         """1 when the figure counts several models at once ("10,900 GPUs, mostly H100, H200 and B200") while
-        the question asks about one model."""
+        the question asks about one model; models that have figures of their own ("5,500 K9s and 3,500 H4s")
+        are not mixed into this one."""
+        after = [f.start for f in figures if f.start > fig.start]
+        clause = text[clause_start : min([clause_end, *after])]
         codes = {m.group(0).upper() for m in _CODE.finditer(clause)}
         asked = [t for t in self.q.terms if t.code]
         return 1.0 if asked and len(codes) >= 2 and re.search(r"\b(mix|mostly|mainly|including|and)\b", clause) else 0.0
@@ -404,6 +408,22 @@ class Scorer:
             else 0.0
         )
         return foreign, missing
+
+    def _code_elsewhere(self, text: str, fig: Figure, figures: Sequence[Figure], modifier: str) -> float:
+        """1 when the asked model is what another figure of the sentence counts ("14,336 at year end: 8,192
+        H200s and 6,144 MI355X" for the H200s: 8,192 is theirs) and this figure's own words do not name it."""
+        asked = [i for i, t in enumerate(self.q.terms) if t.code]
+        if not asked or any(self.matcher.strength(i, modifier) > 0 for i in asked):
+            return 0.0
+        if self._tied_before(text, fig, asked) or lang.PART_OF.match(text[fig.end : fig.end + 16]):
+            return 0.0  # "5,800 of them": a part of the figure that names the model
+        for other in figures:
+            counts = {other.kind, fig.kind} <= {"count", "number"}
+            if other.start != fig.start and (counts or other.kind == fig.kind) and unit_fit(self.q.unit, other) > 0:
+                words = _modifier(text, other)  # 4,160 GPUs beside 520 B200 systems are no rival
+                if any(self.matcher.strength(i, words) > 0 for i in asked):
+                    return 1.0
+        return 0.0
 
     def _tied_before(self, text: str, fig: Figure, asked: list[int]) -> bool:
         """An asked model is named just before the figure ("MI355X fleet at 81%")."""

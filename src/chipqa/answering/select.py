@@ -169,6 +169,7 @@ def verified(q: Question, c: Candidate) -> bool:
         and f.get("foreign_modifier", 0.0) < 1.0
         and f.get("foreign_agent", 0.0) < 1.0
         and f.get("owned_elsewhere", 0.0) < 1.0
+        and f.get("code_elsewhere", 0.0) < 1.0
         and f.get("currency", 0.5) > 0.0
         and f.get("mixed_products", 0.0) < 1.0
         and not (
