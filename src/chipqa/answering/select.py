@@ -190,10 +190,8 @@ def conflicting(best: Candidate, cands: Sequence[Candidate], model: Model) -> li
         seen.add(c.sentence.doc_id)
         if c.score < floor or not same_family(c.figure, best.figure) or _close(c.figure, best.figure):
             continue
-        if (c.figure.unit or "").lower().rstrip("s") != (best.figure.unit or "").lower().rstrip(
-            "s"
-        ) and c.figure.kind == "count":
-            continue  # 140 racks and 10,080 GPUs are different quantities
+        if not _same_unit(c.figure, best.figure):
+            continue  # 140 racks and 10,080 GPUs are different quantities; 18,000 GPUs and 10,080 chips are not
         if c.features.get("foreign_modifier", 0) or c.features.get("foreign_before", 0) >= 1.0:
             continue
         out.append(c)
