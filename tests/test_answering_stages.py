@@ -193,6 +193,14 @@ def test_a_total_is_not_the_count_of_one_model_another_figure_counts() -> None:
     assert "9,000" not in texts and texts[:1] == ["5,500"]
 
 
+def test_a_mix_of_models_answers_a_question_about_all_of_them_not_one() -> None:
+    text = "Lab notes\n\nVarro Labs ordered about 7,200 units of the Kestrel K9 and Halo H4 accelerators in 2024.\n"
+    retriever = FakeRetriever({"notes": text})
+    both = _candidates(retriever, "How many K9 and H4 accelerators did Varro Labs order in 2024?")
+    assert [c.figure.text for c in both][:1] == ["about 7,200"]
+    assert not _candidates(retriever, "How many K9 accelerators did Varro Labs order in 2024?")
+
+
 def test_decisions_for_a_choice_a_change_and_an_unanswerable(retriever: FakeRetriever) -> None:
     model = load_model()
 

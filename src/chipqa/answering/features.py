@@ -368,13 +368,16 @@ class Scorer:
 
     def _mixed(self, text: str, fig: Figure, figures: Sequence[Figure], clause_start: int, clause_end: int) -> float:
         """1 when the figure counts several models at once ("10,900 GPUs, mostly H100, H200 and B200") while
-        the question asks about one model; models that have figures of their own ("5,500 K9s and 3,500 H4s")
+        the question asks about only some of them; models that have figures of their own ("5,500 K9s and 3,500 H4s")
         are not mixed into this one."""
         after = [f.start for f in figures if f.start > fig.start]
         clause = text[clause_start : min([clause_end, *after])]
         codes = {m.group(0).upper() for m in _CODE.finditer(clause)}
-        asked = [t for t in self.q.terms if t.code]
-        return 1.0 if asked and len(codes) >= 2 and re.search(r"\b(mix|mostly|mainly|including|and)\b", clause) else 0.0
+        asked = [i for i, t in enumerate(self.q.terms) if t.code]
+        unasked = [c for c in codes if not any(self.matcher.strength(i, c) > 0 for i in asked)]
+        if not asked or len(codes) < 2 or not unasked:
+            return 0.0  # a question that names every model counted ("A100 and H800 units") asks for the mix
+        return 1.0 if re.search(r"\b(mix|mostly|mainly|including|and)\b", clause) else 0.0
 
     def _foreign_agent(self, text: str, fig: Figure, clause_end: int) -> float:
         """1 when the clause names the figure's buyer after it as someone else ("36,000 stacks ordered ... by

@@ -145,7 +145,7 @@ def chat(ctx: click.Context, as_json: bool, top_k: int | None, llm: str | None) 
     app = _app(ctx)
     app.preload(llm)
     interactive = sys.stdin.isatty()
-    report = app.ensure_index(progress=_progress_bar("building index from seeds/"))
+    report = app.ensure_index(watch=_progress_bar("building index from seeds/"))
     if report is not None:
         click.echo(f"index built: {report.summary()}", err=True)
     history: list[Turn] = []
