@@ -201,6 +201,23 @@ def test_a_mix_of_models_answers_a_question_about_all_of_them_not_one() -> None:
     assert not _candidates(retriever, "How many K9 accelerators did Varro Labs order in 2024?")
 
 
+def test_a_figure_another_party_is_the_subject_of_is_not_the_asked_party_s() -> None:
+    text = (
+        "Cloud tally\n\nPellam Cloud was ranked first in March. A correction said Varro Labs had bought roughly 5,000 "
+        "Kestrel K9s, about 1,200 of them the liquid-cooled kind. The Lisbon-based parent of Orvane has ordered "
+        "2,400 Kestrel K9s.\n"
+    )
+    retriever = FakeRetriever({"tally": text})
+    pellam = [c.figure.text for c in _candidates(retriever, "How many Kestrel K9s did Pellam Cloud buy?")]
+    assert "roughly 5,000" not in pellam and "about 1,200" not in pellam
+    assert "roughly 5,000" in [
+        c.figure.text for c in _candidates(retriever, "How many Kestrel K9s did Varro Labs buy?")
+    ]
+    # A name that ends a phrase ("the parent of Orvane") is not the subject of the verb after it.
+    orvane = _candidates(retriever, "How many Kestrel K9s has the parent of Orvane ordered?")
+    assert "2,400" in [c.figure.text for c in orvane]
+
+
 def test_decisions_for_a_choice_a_change_and_an_unanswerable(retriever: FakeRetriever) -> None:
     model = load_model()
 

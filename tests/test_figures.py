@@ -161,6 +161,16 @@ def test_list_commas_split_figures_and_share_the_count_noun() -> None:
     assert_well_formed(text, figures)
 
 
+def test_a_word_right_after_a_number_says_what_it_counts_or_describes() -> None:
+    figures = {
+        f.text: f for f in parse_figures('The list "12 newcomers that bought the most" has 7-bay racks and 40 GPUs.')
+    }
+    assert (figures["12"].kind, figures["12"].unit) == ("count", "newcomers")
+    assert (figures["7"].kind, figures["7"].unit) == ("number", "bay")
+    assert (figures["40"].kind, figures["40"].unit) == ("count", "GPUs")
+    assert [(f.kind, f.unit) for f in parse_figures("It rose 3 times, to 2 more.")] == [("number", None)] * 2
+
+
 def test_percent_range_gives_two_percent_figures() -> None:
     first, second = parse_figures("margins of 5-6% this year")
     assert (first.text, first.kind, first.value) == ("5", "percent", 5.0)

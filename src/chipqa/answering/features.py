@@ -104,6 +104,26 @@ _BM25_K1, _BM25_B, _BM25_AVG = 1.2, 0.75, 25.0
 # How far back in its section a sentence's subject may have been named ("the company" refers back).
 EARLIER_CHARS = 1500
 _HARDWARE = {n.rstrip("s") for n in lang.HARDWARE_NOUNS}
+# A party named as the subject of the verb whose object is the figure: "Lambda had bought", "Vultr ordered".
+# (Not "shipped" or "delivered": their subject is the supplier.)
+_VERBS_OF_HAVING = "|".join(
+    sorted(
+        {
+            *lang.VERB_CLASSES["order"].split(),
+            *lang.VERB_CLASSES["operate"].split(),
+            "received",
+            "installed",
+            "deployed",
+        },
+        key=len,
+        reverse=True,
+    )
+)
+_BUYER_BEFORE = re.compile(
+    rf"(?P<name>(?:[A-Z][\w&'’.-]*\s+){{0,3}}[A-Z][\w&'’.-]*)\s+(?:(?:has|have|had|will|would|also|reportedly|"
+    rf"already|now|then)\s+){{0,2}}(?:{_VERBS_OF_HAVING})\s+(?:(?:about|around|roughly|approximately|some|nearly|"
+    rf"almost|over|more\s+than|at\s+least|up\s+to|an\s+estimated)\s+)?$"
+)
 # The buyer named after a figure: "36,000 stacks ordered from Micron by Penang Lumina".
 _AGENT_AFTER = re.compile(
     r"\b(?:ordered|bought|purchased|acquired|booked|placed|reserved|taken)\b[^.;]{0,60}?\bby\s+((?:[A-Z][\w&'’.-]*\s*){1,4})"
@@ -236,6 +256,11 @@ class Scorer:
         )
         features["foreign_before"] = self._foreign_before(s, fig, clause_start)
         features["owned_elsewhere"] = self._owned_elsewhere(text, fig, figures)
+        features["buyer_before"] = self._buyer_before(text, fig, clause_start)
+        earlier = [f for f in figures if f.end <= fig.start]
+        if not features["buyer_before"] and earlier and lang.PART_OF.match(text[fig.end : fig.end + 16]):
+            # "Lambda had bought roughly 41,000 GPUs, about 9,000 of them B300s": a part of another's figure
+            features["buyer_before"] = self._buyer_before(text, earlier[-1], 0)
         features["referent"] = self._referent(s)
         features["other_subject"] = self._other_subject(s)
         features["row_mismatch"] = self._row_mismatch(s)
@@ -345,6 +370,26 @@ class Scorer:
                 if name is not None and self._is_question_name(name):
                     return 1.0
         return 0.0
+
+    def _buyer_before(self, text: str, fig: Figure, clause_start: int) -> float:
+        """1 when the figure is what another party, named as the subject right before its verb, bought, got or
+        runs ("said Lambda had bought roughly 41,000 GPUs"): the name, at most an auxiliary or an adverb, the
+        verb, at most a qualifier, then the figure."""
+        if not any(not self.q.terms[i].code for i in self.required):
+            return 0.0  # the question names no party to tell apart
+        m = _BUYER_BEFORE.search(text, clause_start, fig.start)
+        if not m:
+            return 0.0
+        found = party_names(text, m.start("name"), m.end("name"), self.q.names or None)
+        if not found or found[-1].end() != m.end("name"):
+            return 0.0
+        before = text[max(0, found[0].start() - 8) : found[0].start()]
+        if re.search(r"\b(?:of|from|at|in|for|with|by|to|like|than)\s+$", before):
+            return 0.0  # "the publisher of PUBG has ordered": the name ends a phrase, it is not the subject
+        whole = text[found[0].start() : m.end("name")]  # "Varro Labs": NAME matches a word at a time
+        if self._is_question_name(whole) or any(self._is_question_name(n.group(0)) for n in found):
+            return 0.0
+        return 1.0
 
     def _verb_match(self, text: str, fig: Figure, clause_start: int, clause_end: int) -> float:
         """1 when the verb nearest the figure is of the question's kind (ordered for ordered, delivered for
@@ -502,8 +547,9 @@ class Scorer:
 
     def _is_question_name(self, name: str) -> bool:
         return any(self.matcher.strength(i, name) > 0 for i in range(len(self.q.terms))) or any(
-            name.lower().startswith(t.text.lower()) for t in self.q.terms
-        )
+            name.lower().startswith(t.text.lower()) or t.text.lower().startswith(name.lower() + " ")
+            for t in self.q.terms
+        )  # "Lambda Labs" asked, "Lambda" written: the short form of the same name
 
     def _collective(self, clause: str, fig: Figure) -> float:
         """1 when the figure is a total for several parties while the question asks about one."""

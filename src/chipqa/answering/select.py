@@ -156,7 +156,7 @@ def verified(q: Question, c: Candidate) -> bool:
     a sentence that leaves its subject to context ("The company ordered ...") is not about another party; the
     sentence does not speak of another period than the one asked; a count counts what was asked (GPUs, not
     racks); a table row is the asked party's and model's own; the figure is not named as another product's,
-    another buyer's ("ordered ... by X"), or, in a list, another party's ("A bought 5, B 3"), or in
+    another buyer's ("ordered ... by X", "X had bought ..."), or, in a list, another party's ("A bought 5, B 3"), or in
     another currency; a question about a result is not answered
     with guidance."""
     f = c.features
@@ -169,6 +169,7 @@ def verified(q: Question, c: Candidate) -> bool:
         and f.get("foreign_modifier", 0.0) < 1.0
         and f.get("foreign_agent", 0.0) < 1.0
         and f.get("owned_elsewhere", 0.0) < 1.0
+        and f.get("buyer_before", 0.0) < 1.0
         and f.get("code_elsewhere", 0.0) < 1.0
         and f.get("currency", 0.5) > 0.0
         and f.get("mixed_products", 0.0) < 1.0

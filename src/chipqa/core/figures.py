@@ -196,6 +196,13 @@ COUNT_AFTER_RE = re.compile(
     """,
     re.VERBOSE,
 )
+# Right after a number, a word outside the count nouns above still says what the number is about: a lower-case
+# plural it counts ("10 neoclouds", "300 buyers"; a span of time stays a number) or a word it is hyphenated to
+# ("12-high", "8-bit").
+_OTHER_NOUN_AFTER_RE = re.compile(
+    rf"(?:[^\S\n]+(?!(?:{_STOP_WORDS}|percent|times|more|less|fewer|million|billion|thousand|years|months|weeks|days|hours|quarters|decades)(?![\w’'-]))"
+    r"(?P<plural>[a-z][a-z’'-]*[a-z]s)|-(?P<compound>[a-z]+))(?![\w’'-])"
+)
 _RANGE_GAP_RE = re.compile(r"[^\S\n]?[-–—][^\S\n]?|[^\S\n]+to[^\S\n]+")
 _LIST_GAP_RE = re.compile(
     r"(?:[^\S\n]*[,;][^\S\n]*(?:(?:and|or)[^\S\n]+)?|[^\S\n]+(?:and|or)[^\S\n]+)"
@@ -399,6 +406,10 @@ def _finalize(text: str, raw: _Raw) -> Figure:
             kind, unit = "count", noun.group("noun")
         elif product is not None:
             kind, unit = "count", product.group("noun")
+        elif (other := _OTHER_NOUN_AFTER_RE.match(text, raw.end)) is not None:
+            # "10 neoclouds", "12-high stacks": the number counts or describes that word, whatever the word
+            kind = "count" if other.group("plural") else "number"
+            unit = other.group("plural") or other.group("compound")
         else:
             kind = "number"
     return Figure(
