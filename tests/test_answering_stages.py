@@ -218,6 +218,18 @@ def test_a_figure_another_party_is_the_subject_of_is_not_the_asked_party_s() -> 
     assert "2,400" in [c.figure.text for c in orvane]
 
 
+def test_codes_side_by_side_name_one_product_and_a_code_before_a_figure_names_its_model() -> None:
+    text = (
+        "Site report\n\nVarro Labs will install 96 Kestrel K9 NVL8 racks at its VL2 campus, and hopes to finish "
+        "by June. Varro said the K9 fleet ran at 91% in May and the H4 fleet at 77%.\n"
+    )
+    retriever = FakeRetriever({"site": text})
+    racks = _candidates(retriever, "How many K9 racks will Varro Labs install?")
+    assert [c.figure.text for c in racks][:1] == ["96"]  # "K9 NVL8" is one product, VL2 a campus: no mix
+    fleet = [c.figure.text for c in _candidates(retriever, "At what utilisation did Varro Labs' H4 fleet run?")]
+    assert "91%" not in fleet and "77%" in fleet
+
+
 def test_decisions_for_a_choice_a_change_and_an_unanswerable(retriever: FakeRetriever) -> None:
     model = load_model()
 

@@ -171,6 +171,11 @@ def test_a_word_right_after_a_number_says_what_it_counts_or_describes() -> None:
     assert [(f.kind, f.unit) for f in parse_figures("It rose 3 times, to 2 more.")] == [("number", None)] * 2
 
 
+def test_a_count_noun_may_follow_a_three_word_product_name() -> None:
+    figures = {f.text: f for f in parse_figures("It points to 48 Kestrel K9 NVL8 racks, or 384 GPUs.")}
+    assert (figures["48"].kind, figures["48"].unit) == ("count", "racks")
+
+
 def test_percent_range_gives_two_percent_figures() -> None:
     first, second = parse_figures("margins of 5-6% this year")
     assert (first.text, first.kind, first.value) == ("5", "percent", 5.0)

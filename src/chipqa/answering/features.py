@@ -124,6 +124,8 @@ _BUYER_BEFORE = re.compile(
     rf"already|now|then)\s+){{0,2}}(?:{_VERBS_OF_HAVING})\s+(?:(?:about|around|roughly|approximately|some|nearly|"
     rf"almost|over|more\s+than|at\s+least|up\s+to|an\s+estimated)\s+)?$"
 )
+# Between two model codes of a list: a comma, "and", "or", a slash, perhaps a maker's name ("and AMD MI300X").
+_PRODUCT_LIST_GAP = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|or|&)\s+|/)(?:[A-Z][A-Za-z]+\s+){0,2}")
 # The buyer named after a figure: "36,000 stacks ordered from Micron by Penang Lumina".
 _AGENT_AFTER = re.compile(
     r"\b(?:ordered|bought|purchased|acquired|booked|placed|reserved|taken)\b[^.;]{0,60}?\bby\s+((?:[A-Z][\w&'’.-]*\s*){1,4})"
@@ -417,12 +419,24 @@ class Scorer:
         are not mixed into this one."""
         after = [f.start for f in figures if f.start > fig.start]
         clause = text[clause_start : min([clause_end, *after])]
-        codes = {m.group(0).upper() for m in _CODE.finditer(clause)}
+        # Codes written side by side name one product ("GB300 NVL72 rack-scale systems"), not a mix.
+        products: list[list[str]] = []
+        listed = False  # two products joined as a list: "H100, H200 and B200", "A100 and H800", "B200/B300"
+        last_end = -2
+        for m in _CODE.finditer(clause):
+            gap = clause[last_end : m.start()]
+            if products and not gap.strip():
+                products[-1].append(m.group(0).upper())
+            else:
+                listed = listed or bool(products and _PRODUCT_LIST_GAP.fullmatch(gap))
+                products.append([m.group(0).upper()])
+            last_end = m.end()
+        codes = {" ".join(p) for p in products}
         asked = [i for i, t in enumerate(self.q.terms) if t.code]
         unasked = [c for c in codes if not any(self.matcher.strength(i, c) > 0 for i in asked)]
         if not asked or len(codes) < 2 or not unasked:
             return 0.0  # a question that names every model counted ("A100 and H800 units") asks for the mix
-        return 1.0 if re.search(r"\b(mix|mostly|mainly|including|and)\b", clause) else 0.0
+        return 1.0 if listed or re.search(r"\b(mix|mostly|mainly|including)\b", clause) else 0.0
 
     def _foreign_agent(self, text: str, fig: Figure, clause_end: int) -> float:
         """1 when the clause names the figure's buyer after it as someone else ("36,000 stacks ordered ... by
@@ -445,7 +459,12 @@ class Scorer:
             return 0.0, 0.0
         before = [m for m in _CODE.finditer(text, clause_start, fig.start)]
         foreign = 0.0
-        if before and not any(self.matcher.strength(i, before[-1].group(0)) > 0 for i in asked):
+        product = before[-1:]  # the nearest code and those written right before it: "GB300 NVL72" is one product
+        for m in reversed(before[:-1]):
+            if text[m.end() : product[0].start()].strip():
+                break
+            product.insert(0, m)
+        if product and not any(self.matcher.strength(i, m.group(0)) > 0 for i in asked for m in product):
             foreign = 1.0
         in_modifier = any(self.matcher.strength(i, modifier) > 0 for i in asked)
         elsewhere = any(self.matcher.strength(i, text) > 0 for i in asked)

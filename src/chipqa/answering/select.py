@@ -155,10 +155,10 @@ def verified(q: Question, c: Candidate) -> bool:
     previous sentences, table header) or the article's title and lead, and the citation then includes where;
     a sentence that leaves its subject to context ("The company ordered ...") is not about another party; the
     sentence does not speak of another period than the one asked; a count counts what was asked (GPUs, not
-    racks); a table row is the asked party's and model's own; the figure is not named as another product's,
-    another buyer's ("ordered ... by X", "X had bought ..."), or, in a list, another party's ("A bought 5, B 3"), or in
-    another currency; a question about a result is not answered
-    with guidance."""
+    racks); a table row is the asked party's and model's own; the figure is not named as another product's
+    (after it, or before it: "the H200 fleet ran at 94%"), another buyer's ("ordered ... by X", "X had bought
+    ..."), or, in a list, another party's ("A bought 5, B 3"), or in another currency; a question about a
+    result is not answered with guidance."""
     f = c.features
     return (
         f.get("named", 1.0) >= 1.0
@@ -171,6 +171,7 @@ def verified(q: Question, c: Candidate) -> bool:
         and f.get("owned_elsewhere", 0.0) < 1.0
         and f.get("buyer_before", 0.0) < 1.0
         and f.get("code_elsewhere", 0.0) < 1.0
+        and not (f.get("foreign_code_before", 0.0) >= 1.0 and f.get("modifier_match", 0.0) < 1.0)
         and f.get("currency", 0.5) > 0.0
         and f.get("mixed_products", 0.0) < 1.0
         and not (

@@ -191,7 +191,7 @@ _MEASURE_AFTER_RE = re.compile(
 COUNT_AFTER_RE = re.compile(
     rf"""
     [^\S\n]+
-    (?P<between>(?:(?!(?i:{_STOP_WORDS})(?![\w’'-]))(?![0-9]+[^\S\n])[\w’'-]+[^\S\n]+){{0,2}}?)
+    (?P<between>(?:(?!(?i:{_STOP_WORDS})(?![\w’'-]))(?![0-9]+[^\S\n])[\w’'-]+[^\S\n]+){{0,3}}?)
     (?P<noun>{_COUNT_NOUNS})(?![\w’'-])
     """,
     re.VERBOSE,
