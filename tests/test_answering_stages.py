@@ -230,6 +230,17 @@ def test_codes_side_by_side_name_one_product_and_a_code_before_a_figure_names_it
     assert "91%" not in fleet and "77%" in fleet
 
 
+def test_a_figure_framed_as_guidance_earlier_in_its_sentence_is_not_a_reported_result() -> None:
+    text = (
+        "Results\n\nPellam Cloud reported revenue of $41 million for its second quarter. For the third quarter, "
+        "Pellam guided to revenue of $50 million to $54 million, with cloud revenue of about $30 million.\n"
+    )
+    retriever = FakeRetriever({"results": text})
+    reported = [c.figure.text for c in _candidates(retriever, "What cloud revenue did Pellam Cloud report?")]
+    assert "about $30 million" not in reported
+    assert "$41 million" in reported
+
+
 def test_decisions_for_a_choice_a_change_and_an_unanswerable(retriever: FakeRetriever) -> None:
     model = load_model()
 

@@ -284,7 +284,7 @@ class Scorer:
         features["subpart"] = 1.0 if _SUBPART.search(text[max(0, fig.start - 30) : fig.start]) else 0.0
         future = bool(lang.FUTURE.search(clause))
         features["future_clause"] = 1.0 if future else 0.0
-        features["guidance"] = 1.0 if lang.GUIDANCE.search(clause) else 0.0
+        features["guidance"] = 1.0 if lang.GUIDANCE.search(clause) or _guided_before(text, fig) else 0.0
         features["tense_conflict"] = (
             1.0 if (q.tense == "past" and future) or (q.tense == "future" and not future) else 0.0
         )
@@ -601,6 +601,18 @@ class Scorer:
 _SUBPART = re.compile(
     r"\b(of which|including|of that|of this|of them|among them|of these)\s*(?:about |around |some )?$", re.I
 )
+
+
+def _guided_before(text: str, fig: Figure) -> bool:
+    """Whether the sentence frames the figure as guidance before it ("Guidance for Q3 is revenue of $88 million",
+    "X guided to revenue of $170 million, with AI revenue of about $120 million") and no result verb comes
+    between; a semicolon ends the framing."""
+    before = text[: fig.start].rsplit(";", 1)[-1]
+    ends = [m.end() for m in lang.GUIDANCE.finditer(before)]
+    return bool(ends) and not _RESULT_VERB.search(before, ends[-1])
+
+
+_RESULT_VERB = re.compile(r"\b(was|were|reported|posted|came in|rose|fell|grew|totall?ed|reached)\b", re.I)
 
 
 def unit_fit(unit: str | None, fig: Figure) -> float:
