@@ -13,8 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chipqa.answering import language as lang
+from chipqa.answering.attribution import Attribution
+from chipqa.answering.clauses import (
+    SUBPART,
+    clause_around,
+    guided_before,
+    kind_fit,
+    modifier_after,
+    unit_fit,
+    window,
+)
 from chipqa.answering.gather import Sentence, TermMatcher
-from chipqa.answering.parties import NAME, name_pair, party_names, plural_anaphor
 from chipqa.answering.periods import last_period, period_conflicts, period_in, published_in
 from chipqa.answering.understand import Question
 from chipqa.core.figures import Figure, currencies_match
@@ -91,46 +100,12 @@ SENTENCE_FEATURES = (
     "follows",
 )
 
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
-_CLAUSE_BREAK = re.compile(
-    r"[;:()—–]|,\s*(?:while|whereas|but|and|with|including|compared|up from|down from|versus|against|of which)\b"
-    r"|\s(?:while|whereas|but|versus)\s",
-    re.IGNORECASE,
-)
 _SUPERLATIVE = re.compile(
     r"\b(largest|biggest|most|top|leading|leader|highest|greatest|lowest|smallest|fewest|least|record)\b", re.I
 )
 _BM25_K1, _BM25_B, _BM25_AVG = 1.2, 0.75, 25.0
 # How far back in its section a sentence's subject may have been named ("the company" refers back).
 EARLIER_CHARS = 1500
-_HARDWARE = {n.rstrip("s") for n in lang.HARDWARE_NOUNS}
-# A party named as the subject of the verb whose object is the figure: "Lambda had bought", "Vultr ordered".
-# (Not "shipped" or "delivered": their subject is the supplier.)
-_VERBS_OF_HAVING = "|".join(
-    sorted(
-        {
-            *lang.VERB_CLASSES["order"].split(),
-            *lang.VERB_CLASSES["operate"].split(),
-            "received",
-            "installed",
-            "deployed",
-        },
-        key=len,
-        reverse=True,
-    )
-)
-_BUYER_BEFORE = re.compile(
-    rf"(?P<name>(?:[A-Z][\w&'’.-]*\s+){{0,3}}[A-Z][\w&'’.-]*)\s+(?:(?:has|have|had|will|would|also|reportedly|"
-    rf"already|now|then)\s+){{0,2}}(?:{_VERBS_OF_HAVING})\s+(?:(?:about|around|roughly|approximately|some|nearly|"
-    rf"almost|over|more\s+than|at\s+least|up\s+to|an\s+estimated)\s+)?$"
-)
-# Between two model codes of a list: a comma, "and", "or", a slash, perhaps a maker's name ("and AMD MI300X").
-_PRODUCT_LIST_GAP = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|or|&)\s+|/)(?:[A-Z][A-Za-z]+\s+){0,2}")
-# The buyer named after a figure: "36,000 stacks ordered from Micron by Penang Lumina".
-_AGENT_AFTER = re.compile(
-    r"\b(?:ordered|bought|purchased|acquired|booked|placed|reserved|taken)\b[^.;]{0,60}?\bby\s+((?:[A-Z][\w&'’.-]*\s*){1,4})"
-)
-_CODE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z][\w-]*[A-Za-z0-9](?![\w-])")
 
 
 @dataclass(frozen=True)
@@ -156,7 +131,7 @@ def sentence_bm25(q: Question, text: str) -> float:
     return score
 
 
-class Scorer:
+class Scorer(Attribution):
     """Computes features for one question's sentences; per-question normalisers are set up once."""
 
     def __init__(self, q: Question, sentences: Sequence[Sentence]) -> None:
@@ -239,7 +214,7 @@ class Scorer:
         q, text = self.q, s.text
         clause_start, clause_end = clause_around(text, fig.start, fig.end)
         clause = text[clause_start:clause_end]
-        window = _window(text, fig.start, fig.end, 8)
+        words_near = window(text, fig.start, fig.end, 8)
         header = s.header_at(fig.start)
         features = {**self._retrieval(s), **self._terms(s)}
         features["kind"] = kind_fit(q.asks, fig)
@@ -268,23 +243,23 @@ class Scorer:
         features["row_mismatch"] = self._row_mismatch(s)
         parties = [i for i in self.required if not self.q.terms[i].code]
         features["party_in_sentence"] = 1.0 if not parties or self.matcher.present(text, parties) else 0.0
-        modifier = _modifier(text, fig)
+        modifier = modifier_after(text, fig)
         features["foreign_modifier"], features["modifier_match"] = self._modifier(modifier, text)
-        features["keywords_near"] = self._keywords(f"{window} {header}")
+        features["keywords_near"] = self._keywords(f"{words_near} {header}")
         features["keywords_sentence"] = self._keywords(text)
         features["keywords_context"] = self._keywords(s.context_text)
         if self.quantity:
-            near = set(lang.content_stems(f"{window} {header}"))
+            near = set(lang.content_stems(f"{words_near} {header}"))
             features["quantity_near"] = sum(k in near for k in self.quantity) / len(self.quantity)
         else:
             features["quantity_near"] = 0.5
         features["header_match"] = self._keywords(header) if header else 0.0
         features["period_match"], features["period_conflict"] = self._periods(clause, text, s)
         features["unit_match"] = unit_fit(q.unit, fig)
-        features["subpart"] = 1.0 if _SUBPART.search(text[max(0, fig.start - 30) : fig.start]) else 0.0
+        features["subpart"] = 1.0 if SUBPART.search(text[max(0, fig.start - 30) : fig.start]) else 0.0
         future = bool(lang.FUTURE.search(clause))
         features["future_clause"] = 1.0 if future else 0.0
-        features["guidance"] = 1.0 if lang.GUIDANCE.search(clause) or _guided_before(text, fig) else 0.0
+        features["guidance"] = 1.0 if lang.GUIDANCE.search(clause) or guided_before(text, fig) else 0.0
         features["tense_conflict"] = (
             1.0 if (q.tense == "past" and future) or (q.tense == "future" and not future) else 0.0
         )
@@ -329,70 +304,6 @@ class Scorer:
                 best = max(best, strength * weight / (1.0 + distance / 40.0))
         return best
 
-    def _foreign_before(self, s: Sentence, fig: Figure, clause_start: int) -> float:
-        """1 when the party nearest before the figure is not one the question asks about: in a table row, the
-        row's label; elsewhere the name nearest before it in its sentence (a maker's name before a model code,
-        as in "Nvidia B200", names no party)."""
-        text = s.text
-        if s.kind == "table_row" and s.row_label:
-            label = s.doc.text[s.row_label[0] : s.row_label[1]]
-            return 0.0 if self._is_question_name(label) else 1.0
-        names = party_names(text, 0, fig.start, self.q.names or None)
-        if not names:
-            return 0.0
-        nearest = names[-1]
-        if self._is_question_name(nearest.group(0)):
-            return 0.0
-        # A name of the question between it and the figure would have been nearer; this one is someone else's.
-        if nearest.start() >= clause_start or not any(self._is_question_name(n.group(0)) for n in names):
-            return 1.0
-        return 0.5
-
-    def _owned_elsewhere(self, text: str, fig: Figure, figures: Sequence[Figure]) -> float:
-        """1 in a parallel list ("A bought 224,000, B 196,000 and C 169,000") when the name between the
-        previous figure and this one is another party's while the asked party owns another figure of the
-        same sentence the same way (the name at most two words before the figure): this figure is that other
-        party's, not the asked one's."""
-        if not self.q.names:
-            return 0.0
-
-        def owner(f: Figure) -> str | None:
-            start = max((g.end for g in figures if g.end <= f.start), default=0)
-            found = party_names(text, start, f.start, self.q.names)
-            if not found or len(re.findall(r"[\w'’-]+", text[found[-1].end() : f.start])) > 2:
-                return None  # a list pairs each name with the figure right after it ("Meta acquired 224,000")
-            return found[-1].group(0)
-
-        own = owner(fig)
-        if own is None or self._is_question_name(own):
-            return 0.0
-        for other in figures:
-            if other.start != fig.start and other.kind == fig.kind:
-                name = owner(other)
-                if name is not None and self._is_question_name(name):
-                    return 1.0
-        return 0.0
-
-    def _buyer_before(self, text: str, fig: Figure, clause_start: int) -> float:
-        """1 when the figure is what another party, named as the subject right before its verb, bought, got or
-        runs ("said Lambda had bought roughly 41,000 GPUs"): the name, at most an auxiliary or an adverb, the
-        verb, at most a qualifier, then the figure."""
-        if not any(not self.q.terms[i].code for i in self.required):
-            return 0.0  # the question names no party to tell apart
-        m = _BUYER_BEFORE.search(text, clause_start, fig.start)
-        if not m:
-            return 0.0
-        found = party_names(text, m.start("name"), m.end("name"), self.q.names or None)
-        if not found or found[-1].end() != m.end("name"):
-            return 0.0
-        before = text[max(0, found[0].start() - 8) : found[0].start()]
-        if re.search(r"\b(?:of|from|at|in|for|with|by|to|like|than)\s+$", before):
-            return 0.0  # "the publisher of PUBG has ordered": the name ends a phrase, it is not the subject
-        whole = text[found[0].start() : m.end("name")]  # "Varro Labs": NAME matches a word at a time
-        if self._is_question_name(whole) or any(self._is_question_name(n.group(0)) for n in found):
-            return 0.0
-        return 1.0
-
     def _verb_match(self, text: str, fig: Figure, clause_start: int, clause_end: int) -> float:
         """1 when the verb nearest the figure is of the question's kind (ordered for ordered, delivered for
         received, added for added), 0 when it is of another kind, 0.5 when either says none."""
@@ -413,173 +324,6 @@ class Scorer:
             return 0.5
         return 1.0 if best[1] in asked else 0.0
 
-    def _mixed(self, text: str, fig: Figure, figures: Sequence[Figure], clause_start: int, clause_end: int) -> float:
-        """1 when the figure counts several models at once ("10,900 GPUs, mostly H100, H200 and B200") while
-        the question asks about only some of them; models that have figures of their own ("5,500 K9s and 3,500 H4s")
-        are not mixed into this one."""
-        after = [f.start for f in figures if f.start > fig.start]
-        clause = text[clause_start : min([clause_end, *after])]
-        # Codes written side by side name one product ("GB300 NVL72 rack-scale systems"), not a mix.
-        products: list[list[str]] = []
-        listed = False  # two products joined as a list: "H100, H200 and B200", "A100 and H800", "B200/B300"
-        last_end = -2
-        for m in _CODE.finditer(clause):
-            gap = clause[last_end : m.start()]
-            if products and not gap.strip():
-                products[-1].append(m.group(0).upper())
-            else:
-                listed = listed or bool(products and _PRODUCT_LIST_GAP.fullmatch(gap))
-                products.append([m.group(0).upper()])
-            last_end = m.end()
-        codes = {" ".join(p) for p in products}
-        asked = [i for i, t in enumerate(self.q.terms) if t.code]
-        unasked = [c for c in codes if not any(self.matcher.strength(i, c) > 0 for i in asked)]
-        if not asked or len(codes) < 2 or not unasked:
-            return 0.0  # a question that names every model counted ("A100 and H800 units") asks for the mix
-        return 1.0 if listed or re.search(r"\b(mix|mostly|mainly|including)\b", clause) else 0.0
-
-    def _foreign_agent(self, text: str, fig: Figure, clause_end: int) -> float:
-        """1 when the clause names the figure's buyer after it as someone else ("36,000 stacks ordered ... by
-        Penang Lumina")."""
-        after = text[fig.end : clause_end]
-        m = _AGENT_AFTER.search(after)
-        if not m or m.group(1).split()[0].lower() in lang.MONTHS:
-            return 0.0
-        return 0.0 if self._is_question_name(m.group(1).strip()) else 1.0
-
-    def _codes(
-        self, text: str, fig: Figure, figures: Sequence[Figure], clause_start: int, modifier: str
-    ) -> tuple[float, float]:
-        """(foreign_code_before, code_missing) for a question that names a model: the model code nearest
-        before the figure in its clause is another one ("the H200 fleet ran at 94% and the MI355X fleet at
-        81%"); or the figure's own words do not name the asked model while the sentence ties it to another
-        figure ("14,336 at year end: 8,192 H200s and 6,144 MI355X")."""
-        asked = [i for i, t in enumerate(self.q.terms) if t.code]
-        if not asked:
-            return 0.0, 0.0
-        before = [m for m in _CODE.finditer(text, clause_start, fig.start)]
-        foreign = 0.0
-        product = before[-1:]  # the nearest code and those written right before it: "GB300 NVL72" is one product
-        for m in reversed(before[:-1]):
-            if text[m.end() : product[0].start()].strip():
-                break
-            product.insert(0, m)
-        if product and not any(self.matcher.strength(i, m.group(0)) > 0 for i in asked for m in product):
-            foreign = 1.0
-        in_modifier = any(self.matcher.strength(i, modifier) > 0 for i in asked)
-        elsewhere = any(self.matcher.strength(i, text) > 0 for i in asked)
-        others = [f for f in figures if f.start != fig.start]
-        missing = (
-            1.0
-            if not in_modifier and elsewhere and others and foreign == 0.0 and not self._tied_before(text, fig, asked)
-            else 0.0
-        )
-        return foreign, missing
-
-    def _code_elsewhere(self, text: str, fig: Figure, figures: Sequence[Figure], modifier: str) -> float:
-        """1 when the asked model is what another figure of the sentence counts ("14,336 at year end: 8,192
-        H200s and 6,144 MI355X" for the H200s: 8,192 is theirs) and this figure's own words do not name it."""
-        asked = [i for i, t in enumerate(self.q.terms) if t.code]
-        if not asked or any(self.matcher.strength(i, modifier) > 0 for i in asked):
-            return 0.0
-        if self._tied_before(text, fig, asked) or lang.PART_OF.match(text[fig.end : fig.end + 16]):
-            return 0.0  # "5,800 of them": a part of the figure that names the model
-        for other in figures:
-            counts = {other.kind, fig.kind} <= {"count", "number"}
-            if other.start != fig.start and (counts or other.kind == fig.kind) and unit_fit(self.q.unit, other) > 0:
-                words = _modifier(text, other)  # 4,160 GPUs beside 520 B200 systems are no rival
-                if any(self.matcher.strength(i, words) > 0 for i in asked):
-                    return 1.0
-        return 0.0
-
-    def _tied_before(self, text: str, fig: Figure, asked: list[int]) -> bool:
-        """An asked model is named just before the figure ("MI355X fleet at 81%")."""
-        window = text[max(0, fig.start - 30) : fig.start]
-        return any(self.matcher.strength(i, window) > 0 for i in asked)
-
-    def _row_mismatch(self, s: Sentence) -> float:
-        """1 for a table row that does not itself name every party and model the question requires: a row is a
-        record of its own, and the neighbouring rows are other buyers'."""
-        if s.kind != "table_row":
-            return 0.0
-        needed = [i for i in self.required if not self.q.terms[i].optional]
-        return 0.0 if self.matcher.present(s.text, needed) else 1.0
-
-    def _other_subject(self, s: Sentence) -> float:
-        """1 when a sentence that does not name the question's subject plainly belongs to another one: it says
-        "Both companies" after a pair of names that leaves the subject out, or it stands under a heading that
-        names someone else ("Foxconn's Kaohsiung AI factory" over "The company has ordered ...")."""
-        if not self.required or self.matcher.present(s.text, self.required):
-            return 0.0
-        doc = s.doc.text
-        if plural_anaphor(s.text):
-            for a, b in [*reversed(s.before), *([s.heading] if s.heading else [])]:
-                pair = name_pair(doc, a, b)
-                if pair:
-                    return 0.0 if any(self.matcher.strength(i, pair) > 0 for i in self.required) else 1.0
-        if self.matcher.present(s.context_text, self.required):
-            return 0.0
-        if s.heading and s.kind != "table_row":
-            heading = doc[s.heading[0] : s.heading[1]].strip("#* ")
-            names = party_names(doc, *s.heading, self.q.names or None)
-            if names and heading != s.doc.title and not any(self._is_question_name(n.group(0)) for n in names):
-                return 0.5  # probably another party's section: weighed, not ruled out
-        return 0.0
-
-    def _referent(self, s: Sentence) -> float:
-        """Whom a sentence that does not name the question's subject is about ("The company ordered ..."): the
-        nearest party named before it (previous sentences, then its heading, then the article's lead): 1 when
-        that is the question's, 0 when it is another party, 0.5 when the sentence names the subject itself or
-        nothing before it names anyone."""
-        if not self.required or self.matcher.present(s.text, self.required):
-            return 0.5
-        doc = s.doc.text
-        spans = [*reversed(s.before), *([s.heading] if s.heading else []), *([s.lead] if s.lead else [])]
-        if plural_anaphor(s.text):
-            # "Both companies ordered ...", "They ...": the last pair of names joined by "and" before it.
-            for a, b in spans:
-                pair = name_pair(doc, a, b)
-                if pair:
-                    return 1.0 if any(self.matcher.strength(i, pair) > 0 for i in self.required) else 0.0
-            return 0.5
-        for a, b in spans:
-            names = party_names(doc, a, b, self.q.names or None)
-            if names:
-                return 1.0 if any(self._is_question_name(n.group(0)) for n in names[-2:]) else 0.0
-        return 0.5
-
-    def _modifier(self, modifier: str, sentence: str) -> tuple[float, float]:
-        """(foreign, match): what the figure counts, named right after it ("485,000 Hopper chips": its last
-        name or code, a maker's prefix aside), is not / is a thing the question names. Foreign counts only when
-        the question names a thing of its own that the sentence does not give."""
-        names = [m.group(0) for m in NAME.finditer(modifier) if m.group(0).lower().rstrip("s") not in _HARDWARE]
-        if not names:
-            return 0.0, 0.0
-        product = names[-1]
-        if self._is_question_name(product) or self._names_question_term(modifier):
-            return 0.0, 1.0  # "Hopper chips"; "Tensor Processing Units", a name of several words
-        asked = [i for i in self.required if self.q.terms[i].product]
-        return (1.0 if asked else 0.0), 0.0
-
-    def _names_question_term(self, text: str) -> bool:
-        return any(self.matcher.strength(i, text) >= 1.0 for i in range(len(self.q.terms)))
-
-    def _is_question_name(self, name: str) -> bool:
-        return any(self.matcher.strength(i, name) > 0 for i in range(len(self.q.terms))) or any(
-            name.lower().startswith(t.text.lower()) or t.text.lower().startswith(name.lower() + " ")
-            for t in self.q.terms
-        )  # "Lambda Labs" asked, "Lambda" written: the short form of the same name
-
-    def _collective(self, clause: str, fig: Figure) -> float:
-        """1 when the figure is a total for several parties while the question asks about one."""
-        if self.q.operation == "sum" or len(self.q.items) >= 2:
-            return 0.0
-        if lang.COLLECTIVE.search(clause):
-            return 1.0
-        names = [m.group(0) for m in NAME.finditer(clause)]
-        joined = re.search(r"\b[A-Z][\w-]+(?:,\s*[A-Z][\w-]+)*\s+(?:and|&)\s+[A-Z][\w-]+\b", clause)
-        return 0.5 if joined and len(names) >= 2 else 0.0
-
     # --- sentences for open questions ----------------------------------------------------------------
     def sentence_features(self, s: Sentence) -> dict[str, float]:
         q, text = self.q, s.text
@@ -596,85 +340,6 @@ class Scorer:
         features["short"] = 1.0 if len(text.split()) < 6 else 0.0
         features["follows"] = 1.0 if s.follows else 0.0
         return features
-
-
-_SUBPART = re.compile(
-    r"\b(of which|including|of that|of this|of them|among them|of these)\s*(?:about |around |some )?$", re.I
-)
-
-
-def _guided_before(text: str, fig: Figure) -> bool:
-    """Whether the sentence frames the figure as guidance before it ("Guidance for Q3 is revenue of $88 million",
-    "X guided to revenue of $170 million, with AI revenue of about $120 million") and no result verb comes
-    between; a semicolon ends the framing."""
-    before = text[: fig.start].rsplit(";", 1)[-1]
-    ends = [m.end() for m in lang.GUIDANCE.finditer(before)]
-    return bool(ends) and not _RESULT_VERB.search(before, ends[-1])
-
-
-_RESULT_VERB = re.compile(r"\b(was|were|reported|posted|came in|rose|fell|grew|totall?ed|reached)\b", re.I)
-
-
-def unit_fit(unit: str | None, fig: Figure) -> float:
-    """1 when a count counts what the question asks (chips for chips, racks for racks), 0 when it counts
-    something else, 0.5 when either is unknown."""
-    if unit is None or fig.kind not in ("count", "number") or not fig.unit:
-        return 0.5
-    noun = fig.unit.lower().rstrip("s")
-    hardware = noun in {n.rstrip("s") for n in lang.HARDWARE_NOUNS} or bool(re.search(r"\d", noun))
-    if unit == "hardware":
-        return 1.0 if hardware else 0.0
-    return 1.0 if noun == unit else 0.0
-
-
-def kind_fit(asks: str, fig: Figure) -> float:
-    """1 for the kind asked, 0.5 for a plain number asked as a count, 0 otherwise."""
-    if fig.kind == "year":
-        return 1.0 if asks == "year" else 0.0
-    if asks == "figure":
-        return 1.0
-    if asks == "count":
-        return 1.0 if fig.kind == "count" else 0.5 if fig.kind == "number" else 0.0
-    return 1.0 if fig.kind == asks else 0.0
-
-
-def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
-    """The clause holding text[start:end]: between the nearest breaks (";", "—", ", while", ...) around it."""
-    left, right = 0, len(text)
-    for m in _CLAUSE_BREAK.finditer(text):
-        if m.end() <= start:
-            left = m.end()
-        elif m.start() >= end:
-            right = m.start()
-            break
-    return left, right
-
-
-def _window(text: str, start: int, end: int, words: int) -> str:
-    """Up to `words` words on each side of text[start:end], within the figure's clause."""
-    clause_start, clause_end = clause_around(text, start, end)
-    before = [m for m in _WORD.finditer(text, clause_start, start)][-words:]
-    after = [m for m in _WORD.finditer(text, end, clause_end)][:words]
-    left = before[0].start() if before else start
-    right = after[-1].end() if after else end
-    return text[left:right]
-
-
-def _modifier(text: str, fig: Figure) -> str:
-    """The words right after a figure that say what it counts, up to its count noun ("Hopper chips")."""
-    rest = text[fig.end : fig.end + 60]
-    m = re.match(r"\s*((?:[\w’'.-]+\s+){0,3}[\w’'.-]+)", rest)
-    if not m:
-        return ""
-    words = m.group(1).split()
-    out = []
-    for w in words:
-        if w.lower() in lang.STOPWORDS and w.lower() not in ("of",):
-            break
-        out.append(w)
-        if w.lower().rstrip("s") in {n.rstrip("s") for n in lang.HARDWARE_NOUNS}:
-            break
-    return " ".join(out)
 
 
 def _same(a: Figure, b: Figure) -> bool:

@@ -1,0 +1,101 @@
+"""The words around a figure: its clause, a window of words, what it counts, whether it is guidance.
+
+Pure functions of a sentence's text, shared by the features (features.py) and the attribution checks
+(attribution.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+from chipqa.answering import language as lang
+from chipqa.core.figures import Figure
+
+# Count nouns of compute hardware, singular: "chip", "GPU", "accelerator".
+HARDWARE = {n.rstrip("s") for n in lang.HARDWARE_NOUNS}
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
+_CLAUSE_BREAK = re.compile(
+    r"[;:()—–]|,\s*(?:while|whereas|but|and|with|including|compared|up from|down from|versus|against|of which)\b"
+    r"|\s(?:while|whereas|but|versus)\s",
+    re.IGNORECASE,
+)
+CODE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z][\w-]*[A-Za-z0-9](?![\w-])")
+
+
+SUBPART = re.compile(
+    r"\b(of which|including|of that|of this|of them|among them|of these)\s*(?:about |around |some )?$", re.I
+)
+
+
+def guided_before(text: str, fig: Figure) -> bool:
+    """Whether the sentence frames the figure as guidance before it ("Guidance for Q3 is revenue of $88 million",
+    "X guided to revenue of $170 million, with AI revenue of about $120 million") and no result verb comes
+    between; a semicolon ends the framing."""
+    before = text[: fig.start].rsplit(";", 1)[-1]
+    ends = [m.end() for m in lang.GUIDANCE.finditer(before)]
+    return bool(ends) and not _RESULT_VERB.search(before, ends[-1])
+
+
+_RESULT_VERB = re.compile(r"\b(was|were|reported|posted|came in|rose|fell|grew|totall?ed|reached)\b", re.I)
+
+
+def unit_fit(unit: str | None, fig: Figure) -> float:
+    """1 when a count counts what the question asks (chips for chips, racks for racks), 0 when it counts
+    something else, 0.5 when either is unknown."""
+    if unit is None or fig.kind not in ("count", "number") or not fig.unit:
+        return 0.5
+    noun = fig.unit.lower().rstrip("s")
+    hardware = noun in HARDWARE or bool(re.search(r"\d", noun))
+    if unit == "hardware":
+        return 1.0 if hardware else 0.0
+    return 1.0 if noun == unit else 0.0
+
+
+def kind_fit(asks: str, fig: Figure) -> float:
+    """1 for the kind asked, 0.5 for a plain number asked as a count, 0 otherwise."""
+    if fig.kind == "year":
+        return 1.0 if asks == "year" else 0.0
+    if asks == "figure":
+        return 1.0
+    if asks == "count":
+        return 1.0 if fig.kind == "count" else 0.5 if fig.kind == "number" else 0.0
+    return 1.0 if fig.kind == asks else 0.0
+
+
+def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The clause holding text[start:end]: between the nearest breaks (";", "—", ", while", ...) around it."""
+    left, right = 0, len(text)
+    for m in _CLAUSE_BREAK.finditer(text):
+        if m.end() <= start:
+            left = m.end()
+        elif m.start() >= end:
+            right = m.start()
+            break
+    return left, right
+
+
+def window(text: str, start: int, end: int, words: int) -> str:
+    """Up to `words` words on each side of text[start:end], within the figure's clause."""
+    clause_start, clause_end = clause_around(text, start, end)
+    before = [m for m in _WORD.finditer(text, clause_start, start)][-words:]
+    after = [m for m in _WORD.finditer(text, end, clause_end)][:words]
+    left = before[0].start() if before else start
+    right = after[-1].end() if after else end
+    return text[left:right]
+
+
+def modifier_after(text: str, fig: Figure) -> str:
+    """The words right after a figure that say what it counts, up to its count noun ("Hopper chips")."""
+    rest = text[fig.end : fig.end + 60]
+    m = re.match(r"\s*((?:[\w’'.-]+\s+){0,3}[\w’'.-]+)", rest)
+    if not m:
+        return ""
+    words = m.group(1).split()
+    out = []
+    for w in words:
+        if w.lower() in lang.STOPWORDS and w.lower() not in ("of",):
+            break
+        out.append(w)
+        if w.lower().rstrip("s") in HARDWARE:
+            break
+    return " ".join(out)
