@@ -22,6 +22,33 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from chipqa.core.figure_patterns import (
+    CITATION_RE,
+    COUNT_AFTER_RE,
+    CURRENCY_SYMBOL,
+    DATE_DAY_RES,
+    FIGURE_RE,
+    LETTERS_NEEDING_CURRENCY,
+    LIST_GAP_RE,
+    MEASURE_AFTER_RE,
+    NAME_BEFORE_RE,
+    NAME_NUMBER_RE,
+    OPENERS,
+    OTHER_NOUN_AFTER_RE,
+    PRODUCT_AFTER_RE,
+    QUALIFIER_ALIASES,
+    RANGE_GAP_RE,
+    SCALE_LETTERS,
+    SCALE_WORDS,
+    SKIP_RES,
+    SYMBOL_CURRENCY,
+    WORD_BEFORE_HYPHEN_RE,
+    WORD_CURRENCY,
+    YEAR_HYPHEN_WORDS,
+    YEN_CURRENCIES,
+    YEN_SIGN,
+)
+
 Kind = Literal["count", "money", "percent", "year", "number", "measure"]
 
 
@@ -38,176 +65,6 @@ class Figure:
     unit: str | None
     qualifier: str | None
     magnitude_digits: int
-
-
-# ISO 4217 codes of the currencies news about chip purchases is written in (any region's), and "RMB".
-_CURRENCY_CODES = (
-    "USD|RMB|CNY|EUR|GBP|JPY|HKD|INR|AUD|CAD|SGD|TWD|KRW|CHF|SAR|AED|QAR|KWD|ZAR|ILS|TRY|BRL|MXN|ARS|CLP|COP|PEN"
-    "|IDR|MYR|THB|VND|PHP|PKR|BDT|LKR|NPR|NGN|KES|EGP|MAD|SEK|NOK|DKK|PLN|CZK|HUF|RUB|UAH|KZT|NZD"
-)
-# "¥" writes both the Japanese yen and the Chinese yuan; it matches either and is never converted.
-YEN_SIGN = "¥"
-_YEN_CURRENCIES = frozenset({YEN_SIGN, "JPY", "RMB"})
-
-QUALIFIERS = (
-    r"more\s+than|less\s+than|fewer\s+than|up\s+to|at\s+least|at\s+most|as\s+many\s+as|as\s+much\s+as"
-    r"|close\s+to|in\s+excess\s+of|upwards\s+of|just\s+over|just\s+under|well\s+over|an\s+estimated"
-    r"|approximately|approx\.|approx|around|about|roughly|nearly|almost|over|under|some"
-)
-
-_FIGURE_RE = re.compile(
-    rf"""
-    (?:
-        (?<!\w)(?P<qual>(?i:{QUALIFIERS}))[^\S\n]+
-      | (?P<tilde>~)[^\S\n]?
-    )?
-    (?:
-        (?<![\w$])
-        (?P<pre>US[^\S\n]?\$|HK\$|NT\$|A\$|C\$|S\$|R\$|\$|€|£|¥|₹|₩|₪|(?:{_CURRENCY_CODES})(?![A-Za-z]))
-        [^\S\n]?
-    )?
-    (?P<num>[0-9]{{1,3}}(?:,[0-9]{{3}})+(?![0-9])(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?)
-    (?:
-        (?:[^\S\n]+|-)?(?P<sw>(?i:thousand|million|billion|trillion|mln|mn|bn|trn|tn|crore|lakh))(?!\w)
-      | (?P<sl>[kKmMbBtT])(?!\w)
-    )?
-    (?:
-        [^\S\n]?(?P<pct>%|(?i:percent|per[^\S\n]*cent|pct)(?!\w))
-      | [^\S\n]+(?P<post>
-            (?i:(?:US[^\S\n]+)?dollars?|yuan|renminbi|euros?|yen|rupees|pounds[^\S\n]+sterling|won|shekels?|rand)(?!\w)
-          | (?:{_CURRENCY_CODES})(?![A-Za-z])
-        )
-    )?
-    """,
-    re.VERBOSE,
-)
-
-# Spans whose digits are never figures.
-_SKIP_RES = (
-    re.compile(r"(?:https?|ftp)://[^\s<>()\[\]\"']+|www\.[^\s<>()\[\]\"']+"),
-    re.compile(r"\]\([^)\s]*\)"),
-    re.compile(r"\[\^?[0-9]+(?:[^\S\n]*[,;–-][^\S\n]*[0-9]+)*\]"),
-    re.compile(r"(?<![0-9])[0-9]{4}-[0-9]{2}-[0-9]{2}(?![0-9])"),
-)
-_MONTH_NAMES = (
-    r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
-    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
-)
-# The day of a date ("September 9, 2025", "18 September 2024") is no figure; the year stays one.
-_DATE_DAY_RES = (
-    re.compile(
-        rf"\b{_MONTH_NAMES}\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b(?![,.]\d)"
-        r"(?!\s*(?:%|percent|per cent|thousand|million|billion|[a-z]+s\b))"
-    ),
-    re.compile(rf"(?<![\d,.])(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH_NAMES}\b"),
-)
-# A one- or two-digit number right after a capitalised word (not opening a sentence) is part of a name.
-_NAME_NUMBER_RE = re.compile(r"\d{1,2}$")
-_NAME_BEFORE_RE = re.compile(r"\b(?P<word>[A-Z][a-z]+[A-Za-z]*)\s$")
-# Capitalised function words that may open a sentence before a real figure ("In 3 years", "By 2 pm").
-_OPENERS = frozenset(
-    "The A An Its Their These Those This That Each Every Another In On At By For To Of From With About Around Only"
-    " Just Some All Over Under Nearly Almost".split()
-)
-_CITATION_RE = re.compile(r"\[\^?[0-9]{1,3}(?:[^\S\n]*[,;–-][^\S\n]*[0-9]{1,3})*\]")
-
-_SCALE_WORDS = {
-    "thousand": 3,
-    "million": 6,
-    "mln": 6,
-    "mn": 6,
-    "billion": 9,
-    "bn": 9,
-    "trillion": 12,
-    "trn": 12,
-    "tn": 12,
-    "lakh": 5,  # Indian numbering: 1 lakh = 100,000; 1 crore = 10 million
-    "crore": 7,
-}
-_SCALE_LETTERS = {"k": 3, "m": 6, "b": 9, "t": 12}
-_LETTERS_NEEDING_CURRENCY = frozenset("bBtTm")
-
-_SYMBOL_CURRENCY = {
-    "$": "USD",
-    "US$": "USD",
-    "HK$": "HKD",
-    "NT$": "TWD",
-    "A$": "AUD",
-    "C$": "CAD",
-    "S$": "SGD",
-    "€": "EUR",
-    "£": "GBP",
-    "¥": YEN_SIGN,
-    "₹": "INR",
-    "₩": "KRW",
-    "₪": "ILS",
-    "R$": "BRL",
-    "CNY": "RMB",
-}
-_WORD_CURRENCY = {
-    "dollar": "USD",
-    "dollars": "USD",
-    "yuan": "RMB",
-    "renminbi": "RMB",
-    "euro": "EUR",
-    "euros": "EUR",
-    "yen": "JPY",
-    "rupees": "INR",
-    "sterling": "GBP",
-    "won": "KRW",
-    "shekel": "ILS",
-    "shekels": "ILS",
-    "rand": "ZAR",
-}
-_CURRENCY_SYMBOL = {"USD": "$", "EUR": "€", "GBP": "£"}
-
-_QUALIFIER_ALIASES = {"approx": "approximately", "approx.": "approximately", "~": "around"}
-
-# Lowercase words that may join a year with a hyphen ("mid-2024"), unlike model names ("GPT-4").
-_YEAR_HYPHEN_WORDS = frozenset({"mid", "late", "early", "pre", "post", "end", "start"})
-_WORD_BEFORE_HYPHEN_RE = re.compile(r"([^\W\d_]+)-$")
-
-_STOP_WORDS = (
-    "in|on|at|for|from|to|by|with|and|or|than|per|while|but|which|that|was|were|is|are|be|been"
-    "|has|have|had|will|would|worth"
-)
-_COUNT_NOUNS = (
-    r"(?i:gpus?|chips?|units?|cards?|tpus?|npus?|processors?|accelerators?|superchips?|servers?"
-    r"|people|persons?|employees?|workers?|engineers?|staff|users?|customers?|wafers?|systems?"
-    r"|nodes?|racks?|boards?|devices?|modules?|machines?|computers?|instances?|clusters?|jobs)"
-    r"|[A-Z]{1,3}[0-9]{2,4}[A-Z]?s"
-)
-# Right after a number, a product code counts what it names: "15,000 MI300X", "24k GB200" (not "Q3", "FY26").
-PRODUCT_AFTER_RE = re.compile(
-    r"[^\S\n]+(?P<noun>(?!(?:Q[1-4]|H[12]|FY[0-9]{2,4})(?![A-Za-z0-9]))[A-Z]{1,4}[0-9]{1,4}[A-Z]{0,3}s?)(?![\w’'-])"
-)
-# Units of measure that follow a figure: power, energy, compute, hashrate, data. A figure with one is a
-# "measure": the size of something, never a count of chips or an amount of money.
-_MEASURE_AFTER_RE = re.compile(
-    r"[^\S\n]*(?P<unit>(?:[kMGT]W|[kMGT]Wh|TWh|megawatts?|gigawatts?|kilowatts?|terawatt-hours?|EH/s|exahash(?:es)?"
-    r"(?:[^\S\n]+per[^\S\n]+second)?|PH/s|(?:exa|peta|tera)flops|[EPT]FLOPS|PB|TB|GB/s|TB/s|cents?[^\S\n]+per"
-    r"[^\S\n]+kilowatt-hour|MHz|GHz|nm|km|miles?|square[^\S\n]+(?:feet|metres|meters)|acres|hectares))(?![\w/])"
-)
-COUNT_AFTER_RE = re.compile(
-    rf"""
-    [^\S\n]+
-    (?P<between>(?:(?!(?i:{_STOP_WORDS})(?![\w’'-]))(?![0-9]+[^\S\n])[\w’'-]+[^\S\n]+){{0,3}}?)
-    (?P<noun>{_COUNT_NOUNS})(?![\w’'-])
-    """,
-    re.VERBOSE,
-)
-# Right after a number, a word outside the count nouns above still says what the number is about: a lower-case
-# plural it counts ("10 neoclouds", "300 buyers"; a span of time stays a number) or a word it is hyphenated to
-# ("12-high", "8-bit").
-_OTHER_NOUN_AFTER_RE = re.compile(
-    rf"(?:[^\S\n]+(?!(?:{_STOP_WORDS}|percent|times|more|less|fewer|million|billion|thousand|years|months|weeks|days|hours|quarters|decades)(?![\w’'-]))"
-    r"(?P<plural>[a-z][a-z’'-]*[a-z]s)|-(?P<compound>[a-z]+))(?![\w’'-])"
-)
-_RANGE_GAP_RE = re.compile(r"[^\S\n]?[-–—][^\S\n]?|[^\S\n]+to[^\S\n]+")
-_LIST_GAP_RE = re.compile(
-    r"(?:[^\S\n]*[,;][^\S\n]*(?:(?:and|or)[^\S\n]+)?|[^\S\n]+(?:and|or)[^\S\n]+)"
-    r"(?:[A-Z][\w’'&./-]*[^\S\n]+){0,3}"
-)
 
 
 @dataclass
@@ -235,11 +92,11 @@ class _Raw:
 
 def parse_figures(text: str) -> list[Figure]:
     """All figures in `text`, in order and non-overlapping."""
-    skips = [m.span() for regex in _SKIP_RES for m in regex.finditer(text)]
-    skips += [m.span("day") for regex in _DATE_DAY_RES for m in regex.finditer(text)]
+    skips = [m.span() for regex in SKIP_RES for m in regex.finditer(text)]
+    skips += [m.span("day") for regex in DATE_DAY_RES for m in regex.finditer(text)]
     raws = [
         raw
-        for match in _FIGURE_RE.finditer(text)
+        for match in FIGURE_RE.finditer(text)
         if (raw := _raw_from_match(text, match)) is not None
         and not any(s < raw.end and raw.start < e for s, e in skips)
     ]
@@ -288,7 +145,7 @@ def figure_in_text(fig: Figure, text: str) -> bool:
 
 def strip_citation_markers(text: str) -> str:
     """Blank out "[1]" / "[2, 3]" style markers with spaces of the same length, keeping offsets."""
-    return _CITATION_RE.sub(lambda m: " " * len(m.group()), text)
+    return CITATION_RE.sub(lambda m: " " * len(m.group()), text)
 
 
 def format_value(fig: Figure) -> str:
@@ -299,7 +156,7 @@ def format_value(fig: Figure) -> str:
         return str(round(fig.value))
     amount = _scaled(Decimal(repr(fig.value)))
     if fig.kind == "money" and fig.currency is not None:
-        symbol = _CURRENCY_SYMBOL.get(fig.currency)
+        symbol = CURRENCY_SYMBOL.get(fig.currency)
         return f"{symbol}{amount}" if symbol else f"{fig.currency} {amount}"
     return amount
 
@@ -310,8 +167,8 @@ def _raw_from_match(text: str, match: re.Match[str]) -> _Raw | None:
     pre, sw, sl, post = match.group("pre"), match.group("sw"), match.group("sl"), match.group("post")
     if pre is None and not _clean_start(text, num_start):
         return None
-    named = _NAME_BEFORE_RE.search(text, max(0, num_start - 30), num_start) if pre is None else None
-    if named and _NAME_NUMBER_RE.match(match.group("num")) and named.group("word") not in _OPENERS:
+    named = NAME_BEFORE_RE.search(text, max(0, num_start - 30), num_start) if pre is None else None
+    if named and NAME_NUMBER_RE.match(match.group("num")) and named.group("word") not in OPENERS:
         return None  # "Horizon 1", "Gaudi 3", "Polaris Forge 2": the number is part of a name
     end = match.end()
     if end < len(text) and (text[end].isalnum() or text[end] == "_"):
@@ -320,9 +177,9 @@ def _raw_from_match(text: str, match: re.Match[str]) -> _Raw | None:
     if end == num_end and end + 1 < len(text) and text[end] in "./:" and text[end + 1].isdigit():
         return None
     currency = _currency(pre, post)
-    if sl is not None and sl in _LETTERS_NEEDING_CURRENCY and currency is None:
+    if sl is not None and sl in LETTERS_NEEDING_CURRENCY and currency is None:
         return None
-    exponent = _SCALE_WORDS[sw.lower()] if sw else _SCALE_LETTERS[sl.lower()] if sl else None
+    exponent = SCALE_WORDS[sw.lower()] if sw else SCALE_LETTERS[sl.lower()] if sl else None
     qualifier = match.group("qual") or match.group("tilde")
     return _Raw(
         start=match.start(),
@@ -346,8 +203,8 @@ def _clean_start(text: str, num_start: int) -> bool:
     if prev in ".:" and before.isdigit():
         return False
     if prev == "-":
-        word = _WORD_BEFORE_HYPHEN_RE.search(text, 0, num_start)
-        return word is None or word.group(1).lower() in _YEAR_HYPHEN_WORDS
+        word = WORD_BEFORE_HYPHEN_RE.search(text, 0, num_start)
+        return word is None or word.group(1).lower() in YEAR_HYPHEN_WORDS
     return True
 
 
@@ -355,23 +212,23 @@ def _currency(pre: str | None, post: str | None) -> str | None:
     """The ISO-ish code of a currency prefix or suffix, the prefix winning."""
     if pre is not None:
         key = re.sub(r"\s+", "", pre)
-        return _SYMBOL_CURRENCY.get(key, key)
+        return SYMBOL_CURRENCY.get(key, key)
     if post is not None:
         word = post.split()[-1]
-        return _WORD_CURRENCY.get(word.lower(), "RMB" if word == "CNY" else word)
+        return WORD_CURRENCY.get(word.lower(), "RMB" if word == "CNY" else word)
     return None
 
 
 def normalize_qualifier(qualifier: str) -> str:
     """Lower-case the qualifier, collapse its spaces and expand abbreviations."""
     words = " ".join(qualifier.lower().split())
-    return _QUALIFIER_ALIASES.get(words, words)
+    return QUALIFIER_ALIASES.get(words, words)
 
 
 def _share_range_parts(text: str, raws: list[_Raw]) -> None:
     """Let "5-6%" and "$5-6 billion" give each end of the range the suffix and currency written once."""
     for a, b in zip(raws, raws[1:], strict=False):
-        if not _RANGE_GAP_RE.fullmatch(text, a.end, b.start) or a.year_like() or b.year_like():
+        if not RANGE_GAP_RE.fullmatch(text, a.end, b.start) or a.year_like() or b.year_like():
             continue
         if a.exponent is None and b.exponent is not None and _decimal(a.num) < _decimal(b.num):
             a.exponent = b.exponent
@@ -397,7 +254,7 @@ def _finalize(text: str, raw: _Raw) -> Figure:
         noun = COUNT_AFTER_RE.match(text, raw.end)
         immediate = noun is not None and not noun.group("between")
         product = None if noun is not None or raw.year_like() else PRODUCT_AFTER_RE.match(text, raw.end)
-        measure = None if raw.year_like() else _MEASURE_AFTER_RE.match(text, raw.end)
+        measure = None if raw.year_like() else MEASURE_AFTER_RE.match(text, raw.end)
         if measure is not None:
             kind, unit = "measure", measure.group("unit")
         elif raw.year_like() and not immediate:
@@ -406,7 +263,7 @@ def _finalize(text: str, raw: _Raw) -> Figure:
             kind, unit = "count", noun.group("noun")
         elif product is not None:
             kind, unit = "count", product.group("noun")
-        elif (other := _OTHER_NOUN_AFTER_RE.match(text, raw.end)) is not None:
+        elif (other := OTHER_NOUN_AFTER_RE.match(text, raw.end)) is not None:
             # "10 neoclouds", "12-high stacks": the number counts or describes that word, whatever the word
             kind = "count" if other.group("plural") else "number"
             unit = other.group("plural") or other.group("compound")
@@ -444,7 +301,7 @@ def _share_list_units(text: str, figures: list[Figure]) -> list[Figure]:
         a, b = result[i], result[i + 1]
         if a.kind != "number" or b.kind != "count":
             continue
-        if _LIST_GAP_RE.fullmatch(text, a.end, b.start) or _RANGE_GAP_RE.fullmatch(text, a.end, b.start):
+        if LIST_GAP_RE.fullmatch(text, a.end, b.start) or RANGE_GAP_RE.fullmatch(text, a.end, b.start):
             result[i] = Figure(a.text, a.start, a.end, a.value, "count", None, b.unit, a.qualifier, a.magnitude_digits)
     return result
 
@@ -453,7 +310,7 @@ def currencies_match(a: str | None, b: str | None) -> bool:
     """Whether two currency codes can name the same money ("¥" is either the yen or the yuan)."""
     if a == b:
         return True
-    return a is not None and b is not None and YEN_SIGN in (a, b) and {a, b} <= _YEN_CURRENCIES
+    return a is not None and b is not None and YEN_SIGN in (a, b) and {a, b} <= YEN_CURRENCIES
 
 
 def same_family(a: Figure, b: Figure, *, strict: bool = True) -> bool:

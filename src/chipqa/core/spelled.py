@@ -5,14 +5,8 @@ from __future__ import annotations
 
 import re
 
-from chipqa.core.figures import (
-    COUNT_AFTER_RE,
-    PRODUCT_AFTER_RE,
-    QUALIFIERS,
-    Figure,
-    Kind,
-    normalize_qualifier,
-)
+from chipqa.core.figure_patterns import COUNT_AFTER_RE, PRODUCT_AFTER_RE, QUALIFIERS
+from chipqa.core.figures import Figure, Kind, normalize_qualifier
 
 # Counts written in words ("fifteen thousand", "eleven thousand five hundred and twenty", "half a million").
 # Only numbers with a scale word are read: "two companies" or "one of" are not figures worth checking.
