@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import tomllib
 
 from chipqa.core.errors import ConfigError, InputError
+from chipqa.core.text import clip
 from chipqa.evaluation.harness import DEFAULT_GATE, evaluate, gate_lines
 from chipqa.evaluation.metrics import summarize
 from chipqa.evaluation.questions import load_questions
@@ -229,8 +230,25 @@ def format_suites_console(payload: Mapping[str, Any]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _compact(run: Mapping[str, Any]) -> dict[str, Any]:
+    """A suite's run for the committed suites.json: each answer record without the retrieved passages and with
+    the baseline's cited passages clipped (--output keeps everything)."""
+
+    def record(r: Mapping[str, Any], shorten: bool) -> dict[str, Any]:
+        out = {k: v for k, v in r.items() if k != "retrieved"}
+        if shorten and out.get("citations"):
+            out["citations"] = [{**c, "text": clip(str(c.get("text", "")), 300)} for c in out["citations"]]
+        return out
+
+    out = dict(run)
+    out["results"] = [record(r, False) for r in run.get("results", [])]
+    if run.get("baseline"):
+        out["baseline"] = {**run["baseline"], "results": [record(r, True) for r in run["baseline"]["results"]]}
+    return out
+
+
 def save_suite_reports(payload: Mapping[str, Any], directory: Path = REPORTS_DIR) -> None:
-    """suites.md (side-by-side table and each suite's full report), suites.json, and history lines."""
+    """suites.md (side-by-side table and each suite's full report), suites.json (compact), and history lines."""
     directory.mkdir(parents=True, exist_ok=True)
     meta = payload["meta"]
     out = [
@@ -248,7 +266,8 @@ def save_suite_reports(payload: Mapping[str, Any], directory: Path = REPORTS_DIR
         body = format_markdown(suite_payload).replace("# chipqa eval report", f"## Suite {name}", 1)
         out += ["", body.replace("\n## ", "\n### ")]
     (directory / "suites.md").write_text("\n".join(out), encoding="utf-8")
-    (directory / "suites.json").write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    compact = {"meta": meta, "suites": {name: _compact(run) for name, run in payload["suites"].items()}}
+    (directory / "suites.json").write_text(json.dumps(compact, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     with open(directory / "history.jsonl", "a", encoding="utf-8") as handle:
         for name, run in payload["suites"].items():
             line = history_line({"meta": {**meta, "questions": name, "seconds": run["seconds"]}, **run})
