@@ -241,6 +241,19 @@ def test_a_figure_framed_as_guidance_earlier_in_its_sentence_is_not_a_reported_r
     assert "$41 million" in reported
 
 
+def test_a_question_about_the_earlier_value_is_not_answered_with_the_new_one() -> None:
+    text = (
+        "Order update\n\nVarro Labs said its enlarged purchase now covers 96 Kestrel K9 racks, up from 64, and is "
+        "worth about $2 billion.\n"
+    )
+    retriever = FakeRetriever({"update": text})
+    earlier = [
+        c.figure.text for c in _candidates(retriever, "How many K9 racks were in Varro Labs' original purchase?")
+    ]
+    assert "96" not in earlier and "64" in earlier
+    assert "96" in [c.figure.text for c in _candidates(retriever, "How many K9 racks is Varro Labs buying?")]
+
+
 def test_decisions_for_a_choice_a_change_and_an_unanswerable(retriever: FakeRetriever) -> None:
     model = load_model()
 

@@ -26,7 +26,7 @@ from chipqa.answering.clauses import (
 from chipqa.answering.gather import Sentence, TermMatcher
 from chipqa.answering.periods import last_period, period_conflicts, period_in, published_in
 from chipqa.answering.understand import Question
-from chipqa.core.figures import Figure, currencies_match
+from chipqa.core.figures import Figure, currencies_match, same_family
 
 FIGURE_FEATURES = (
     "kind",
@@ -277,6 +277,10 @@ class Scorer(Attribution):
         features["negated"] = 1.0 if lang.NEGATION.search(clause) else 0.0
         features["was_before"] = 1.0 if lang.WAS_BEFORE.search(text[max(0, fig.start - 40) : fig.start]) else 0.0
         asks_earlier = bool(lang.ASKS_EARLIER.search(q.focus.lower()))
+        # "250 racks, up from 140", "81% in Q2 2025, down from 84%": the new value of a change the sentence states
+        later = [g for g in figures if g.start >= fig.end and same_family(fig, g)]
+        gap = text[fig.end : later[0].start] if later else ""
+        features["revised_from"] = 1.0 if later and len(gap) <= 80 and lang.WAS_BEFORE.search(gap) else 0.0
         features["earlier_match"] = 1.0 if (features["was_before"] == 1.0) == asks_earlier else 0.0
         features["verb_match"] = self._verb_match(text, fig, clause_start, clause_end)
         features["fraction_word"] = 1.0 if fig.kind == "percent" and not re.search(r"\d", fig.text) else 0.0

@@ -158,7 +158,8 @@ def verified(q: Question, c: Candidate) -> bool:
     racks); a table row is the asked party's and model's own; the figure is not named as another product's
     (after it, or before it: "the H200 fleet ran at 94%"), another buyer's ("ordered ... by X", "X had bought
     ..."), or, in a list, another party's ("A bought 5, B 3"), or in another currency; a question about a
-    result is not answered with guidance."""
+    result is not answered with guidance, nor one about an earlier value with the new value of a change ("250,
+    up from 140")."""
     f = c.features
     return (
         f.get("named", 1.0) >= 1.0
@@ -173,6 +174,7 @@ def verified(q: Question, c: Candidate) -> bool:
         and f.get("code_elsewhere", 0.0) < 1.0
         and not (f.get("foreign_code_before", 0.0) >= 1.0 and f.get("modifier_match", 0.0) < 1.0)
         and f.get("currency", 0.5) > 0.0
+        and not (f.get("revised_from", 0.0) >= 1.0 and lang.ASKS_EARLIER.search(q.focus.lower()))
         and f.get("mixed_products", 0.0) < 1.0
         and not (
             f.get("guidance", 0.0) >= 1.0 and q.tense == "past" and not lang.GUIDANCE_QUESTION.search(q.focus.lower())
