@@ -205,11 +205,11 @@ def test_phone_layout(chromium: Any, seed_app: ChipQA, serve: Callable[..., Any]
     expect(inline).to_be_visible()
     expect(inline.locator("mark.cited")).to_contain_text("196,000")
     expect(inline.locator(".src-title")).to_be_in_viewport()  # scrolled to, not ~555 px away
+    page.wait_for_timeout(1000)  # the page's own follow-up scrolls and the card's layout settle
+    expect(inline.locator(".src-title")).to_be_in_viewport()
     text_box, card_box = answer.locator(".qa-text").bounding_box(), inline.bounding_box()
     assert text_box is not None and card_box is not None
     assert 0 <= card_box["y"] - (text_box["y"] + text_box["height"]) < 200, "the passage is not under its answer"
-    page.wait_for_timeout(1000)  # the page's own follow-up scrolls settle
-    expect(inline.locator(".src-title")).to_be_in_viewport()
     screenshot(page, "phone-answer-source.png")
 
     page.get_by_role("tab", name="Documents").tap()
