@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from chipqa.answering import language as lang
-from chipqa.answering.clauses import CODE, HARDWARE, modifier_after, unit_fit
+from chipqa.answering.clauses import HARDWARE, modifier_after, products, unit_fit
 from chipqa.answering.gather import Sentence, TermMatcher
 from chipqa.answering.parties import NAME, name_pair, party_names, plural_anaphor
 from chipqa.answering.understand import Question
@@ -122,20 +122,15 @@ class Attribution:
         the question asks about only some of them; models that have figures of their own ("5,500 K9s and 3,500 H4s")
         are not mixed into this one."""
         after = [f.start for f in figures if f.start > fig.start]
-        clause = text[clause_start : min([clause_end, *after])]
-        # Codes written side by side name one product ("GB300 NVL72 rack-scale systems"), not a mix.
-        products: list[list[str]] = []
-        listed = False  # two products joined as a list: "H100, H200 and B200", "A100 and H800", "B200/B300"
-        last_end = -2
-        for m in CODE.finditer(clause):
-            gap = clause[last_end : m.start()]
-            if products and not gap.strip():
-                products[-1].append(m.group(0).upper())
-            else:
-                listed = listed or bool(products and _PRODUCT_LIST_GAP.fullmatch(gap))
-                products.append([m.group(0).upper()])
-            last_end = m.end()
-        codes = {" ".join(p) for p in products}
+        end = min([clause_end, *after])
+        clause = text[clause_start:end]
+        groups = products(text, clause_start, end)
+        # Two products joined as a list: "H100, H200 and B200", "A100 and H800", "B200/B300".
+        listed = any(
+            _PRODUCT_LIST_GAP.fullmatch(text[a[-1].end() : b[0].start()])
+            for a, b in zip(groups, groups[1:], strict=False)
+        )
+        codes = {" ".join(m.group(0).upper() for m in g) for g in groups}
         asked = [i for i, t in enumerate(self.q.terms) if t.code]
         unasked = [c for c in codes if not any(self.matcher.strength(i, c) > 0 for i in asked)]
         if not asked or len(codes) < 2 or not unasked:
@@ -161,14 +156,10 @@ class Attribution:
         asked = [i for i, t in enumerate(self.q.terms) if t.code]
         if not asked:
             return 0.0, 0.0
-        before = [m for m in CODE.finditer(text, clause_start, fig.start)]
+        before = products(text, clause_start, fig.start)
         foreign = 0.0
-        product = before[-1:]  # the nearest code and those written right before it: "GB300 NVL72" is one product
-        for m in reversed(before[:-1]):
-            if text[m.end() : product[0].start()].strip():
-                break
-            product.insert(0, m)
-        if product and not any(self.matcher.strength(i, m.group(0)) > 0 for i in asked for m in product):
+        # the nearest product before the figure, all its codes: "GB300 NVL72" is one product
+        if before and not any(self.matcher.strength(i, m.group(0)) > 0 for i in asked for m in before[-1]):
             foreign = 1.0
         in_modifier = any(self.matcher.strength(i, modifier) > 0 for i in asked)
         elsewhere = any(self.matcher.strength(i, text) > 0 for i in asked)

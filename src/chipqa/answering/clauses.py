@@ -11,8 +11,7 @@ import re
 from chipqa.answering import language as lang
 from chipqa.core.figures import Figure
 
-# Count nouns of compute hardware, singular: "chip", "GPU", "accelerator".
-HARDWARE = {n.rstrip("s") for n in lang.HARDWARE_NOUNS}
+HARDWARE = lang.HARDWARE_SINGULAR
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
 _CLAUSE_BREAK = re.compile(
     r"[;:()—–]|,\s*(?:while|whereas|but|and|with|including|compared|up from|down from|versus|against|of which)\b"
@@ -20,6 +19,18 @@ _CLAUSE_BREAK = re.compile(
     re.IGNORECASE,
 )
 CODE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z][\w-]*[A-Za-z0-9](?![\w-])")
+
+
+def products(text: str, start: int, end: int) -> list[list[re.Match[str]]]:
+    """The model codes in text[start:end], grouped by product: codes written side by side name one product
+    ("GB300 NVL72 rack-scale systems")."""
+    groups: list[list[re.Match[str]]] = []
+    for m in CODE.finditer(text, start, end):
+        if groups and not text[groups[-1][-1].end() : m.start()].strip():
+            groups[-1].append(m)
+        else:
+            groups.append([m])
+    return groups
 
 
 SUBPART = re.compile(

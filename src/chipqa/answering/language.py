@@ -46,6 +46,8 @@ HARDWARE_NOUNS = frozenset(
     """gpu gpus chip chips accelerator accelerators processor processors unit units card cards device devices
     superchip superchips npu npus tpu tpus lpu lpus""".split()
 )
+# The same, singular ("chip", "gpu"), for a word compared with its plural "s" stripped.
+HARDWARE_SINGULAR = frozenset(n.rstrip("s") for n in HARDWARE_NOUNS)
 
 # The answer a question asks for, by its opening words. Order matters: the first match wins.
 ANSWER_TYPES: tuple[tuple[str, re.Pattern[str]], ...] = (

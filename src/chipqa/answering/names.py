@@ -145,7 +145,7 @@ def find_terms(text: str, lexicon: Lexicon) -> tuple[tuple[Term, ...], tuple[str
         else:
             term = replace(term, at=tokens[group[0]].start(), end=tokens[group[-1]].end())
             nxt = tokens[group[-1] + 1].group(0) if group[-1] + 1 < len(tokens) else ""
-            if term.code or nxt.lower().rstrip("s") in {n.rstrip("s") for n in lang.HARDWARE_NOUNS}:
+            if term.code or nxt.lower().rstrip("s") in lang.HARDWARE_SINGULAR:
                 term = replace(term, product=True)
             noun_follows = nxt[:1].islower() and not re.search(r"(ing|ed)$", nxt) and nxt.lower() not in lang.STOPWORDS
             if len(group) == 1 and _DESCRIPTIVE.search(words[0]) and noun_follows and not term.code:
