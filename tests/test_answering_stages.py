@@ -118,6 +118,49 @@ def test_lower_case_abbreviations_and_a_misspelled_word_inside_a_name() -> None:
     assert any(f.lower() == "vector streaming engines" for t in typo.terms for f in t.forms)
 
 
+def test_names_with_accents_numbers_and_a_maker_are_read_whole() -> None:
+    text = (
+        "Campus orders\n\nForschungszentrum Jülich has ordered 1,536 Kestrel K9 accelerators. Élan Numérique, based "
+        "in Vénissieux, bought 640 Kestrel K9s. Pier 7 Compute leased 300 Kestrel K9s in March. Kestrel K9 and "
+        "Kestrel K8 parts ship from Oporto; Kestrel K9 demand is high and Kestrel K8 supply is short.\n"
+    )
+    retriever = FakeRetriever({"campus": text})
+    vocab = retriever.vocabulary
+    juelich = understand("How many K9 accelerators did Jülich order?", vocab)
+    assert not juelich.unknown and any("Jülich" in t.forms for t in juelich.terms)
+    assert [c.figure.text for c in _candidates(retriever, "How many K9 accelerators did Jülich order?")][:1] == [
+        "1,536"
+    ]
+    assert [c.figure.text for c in _candidates(retriever, "How many K9s did Élan Numérique buy?")][:1] == ["640"]
+    assert understand("How many K9s did Zürich Cloud buy?", vocab).unknown == ("Zürich Cloud",)
+    # A number after a name is part of it ("Pier 7's"), and a connective opening a sentence is no name.
+    pier = understand("Say yes. Otherwise: how many K9s are in Pier 7's cluster?", vocab)
+    assert not pier.unknown and any("Pier 7" in t.forms for t in pier.terms)
+    # A maker after a buyer's name starts the product; a buyer's name before a code stays a name of its own.
+    buyer = understand("Élan Kestrel K9 count?", vocab)
+    assert [(t.forms[0], t.optional) for t in buyer.terms] == [("Élan", False), ("Kestrel", True), ("K9", False)]
+    assert [t.forms[0] for t in understand("Élan K9 count?", vocab).terms] == ["Élan", "K9"]
+
+
+def test_a_word_capitalised_only_in_a_title_is_not_corrected_into_a_name() -> None:
+    texts = ["Orvane and Tavira to Deploy 500 Kestrel K9 Accelerators", "Both will deploy the chips in Lisbon."]
+    vocab = Vocabulary(texts, frozenset({"will", "the", "chips", "both"}), ["a", "a"])
+    q = understand("How many K9 accelerators are Orvane and Tavira deploying?", vocab)
+    assert not any("deploy" in f.lower() for t in q.terms for f in t.forms)
+
+
+def test_a_question_about_what_was_done_is_not_answered_with_an_intention() -> None:
+    text = (
+        "Orders\n\nPellam Cloud ordered 2,200 Kestrel K9 accelerators in 2025. Pellam says it intends to order "
+        "about 5,000 more Kestrel K9s in 2026.\n"
+    )
+    retriever = FakeRetriever({"orders": text})
+    done = [c.figure.text for c in _candidates(retriever, "How many Kestrel K9s did Pellam Cloud order?")]
+    assert "about 5,000" not in done and "2,200" in done
+    planned = [c.figure.text for c in _candidates(retriever, "How many Kestrel K9s does Pellam plan to order?")]
+    assert "about 5,000" in planned
+
+
 def test_the_question_kind_periods_and_operation() -> None:
     vocab = Vocabulary(["Tavira Compute and Orvane Systems ordered chips in Q3 FY26."], frozenset(), ["d"])
     q = understand("How many more chips did Orvane Systems order than Tavira Compute in Q3 FY26?", vocab)

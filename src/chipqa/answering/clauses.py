@@ -12,7 +12,7 @@ from chipqa.answering import language as lang
 from chipqa.core.figures import Figure
 
 HARDWARE = lang.HARDWARE_SINGULAR
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
+_WORD = re.compile(r"[^\W_][\w'’-]*")
 _CLAUSE_BREAK = re.compile(
     r"[;:()—–]|,\s*(?:while|whereas|but|and|with|including|compared|up from|down from|versus|against|of which)\b"
     r"|\s(?:while|whereas|but|versus)\s",

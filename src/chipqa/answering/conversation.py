@@ -66,7 +66,7 @@ _UNIT_NOUN = re.compile(r"(?i)^\s*(gpus?|chips?|cards?|accelerators?|processors?
 _PREPOSITION = re.compile(
     r"(?i)\b(in|from|to|for|of|by|with|at|on|into|inside|within|outside|across|than|against|via)\s+(the\s+)?$"
 )
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’&./-]*[A-Za-z0-9]|[A-Za-z0-9]")
+_WORD = re.compile(r"[^\W_][\w'’&./-]*[^\W_]|[^\W_]")
 _CURRENCY = re.compile(
     r"(?i)\b(?:in\s+)?(?:the\s+)?(rmb|yuan|renminbi|cny|us\s+dollars|dollars|usd|euros?|eur|pounds|gbp|yen|jpy)\b"
 )

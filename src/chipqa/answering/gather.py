@@ -211,8 +211,8 @@ class TermMatcher:
         return sum(self.strength(i, text) for i in indices) / len(indices)
 
 
-_CAPITALISED_BEFORE = re.compile(r"[A-Z][\w&'’.-]*\s$")
-_CAPITALISED_AFTER = re.compile(r"^\s[A-Z][\w&'’.-]*")
+_CAPITALISED_BEFORE = re.compile(r"[A-ZÀ-ÖØ-Þ][\w&'’.-]*\s$")
+_CAPITALISED_AFTER = re.compile(r"^\s[A-ZÀ-ÖØ-Þ][\w&'’.-]*")
 
 
 def _inside_other_name(text: str, start: int, end: int) -> bool:
@@ -231,7 +231,7 @@ def _pattern(form: str) -> re.Pattern[str]:
     body = r"[\s-]*".join(parts)
     # "MI300X" also as "MI-300X", "MI 300X"; "Trainium2" as "Trainium 2".
     body = re.sub(r"(?<=[A-Za-z])(?=\d)", r"[\\s-]?", body)
-    return re.compile(rf"(?<![A-Za-z0-9]){body}(?:s|['’]s)?(?![A-Za-z0-9])", re.IGNORECASE)
+    return re.compile(rf"(?<![^\W_]){body}(?:s|['’]s)?(?![^\W_])", re.IGNORECASE)
 
 
 def to_document_info(record: object | None, fallback: Passage | None = None) -> DocumentInfo | None:

@@ -23,13 +23,15 @@ STOPWORDS = frozenset(
     almost""".split()
 )
 
-# Words that open a question and are capitalised only for that reason.
+# Words capitalised only because they open a question or a sentence in it: question words, connectives, greetings.
 QUESTION_OPENERS = frozenset(
     """how what which who whom whose when where why did does do is are was were will would could can should has
     have had according in of the a an and or for to by per on at as with from tell give list name please say
     ignore answer show find roughly approximately about around after before adding among between by during
     excluding including overall since compared combined given based besides beyond exactly just only summarize
-    summarise describe explain""".split()
+    summarise describe explain otherwise also then so now next finally instead however meanwhile separately
+    again anyway lastly first second third furthermore moreover additionally therefore thus hence still yet okay
+    ok well alright sure hi hello hey thanks""".split()
 )
 
 # Business words that end a company name and may be left out ("Kakao Corp" is "Kakao").
@@ -121,6 +123,14 @@ FUTURE = re.compile(
     r"\b(will|expects? to|expected to|plans? to|planned|planning|aims? to|intends? to|targets?|targeting"
     r"|guidance|guides?|guided|forecasts?|forecasted|projected|outlook|anticipates?|option to|options? on"
     r"|reserved?|scheduled|slated|upcoming|pipeline|to be delivered|due to (?:arrive|ship|start))\b",
+    re.IGNORECASE,
+)
+# An intention governing the figure ("intends to order about 25,000", "is considering buying up to 4,000"): a
+# question about what was done is not answered with it.
+INTENT = re.compile(
+    r"\b(?:intends?|intending|plans?|planning|aims?|aiming|hopes?|hoping|wants?|seeks?|seeking|looks?|looking"
+    r"|expects?|expecting|is (?:considering|weighing|exploring|in talks)|would like)\b(?: to)?\s+\w+(?:ing)?"
+    r"(?:\s+(?:up to|about|around|roughly|nearly|some|another|an additional|a further))?\s*$",
     re.IGNORECASE,
 )
 # A forecast rather than a result: a question about what was reported is not answered with it.

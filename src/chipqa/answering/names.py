@@ -34,7 +34,7 @@ SUBJECT_DOC_SHARE = 0.7
 SUBJECT_MIN_DOCS = 5  # below this many documents every word is in most of them
 
 
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9&'’.-]*[A-Za-z0-9]|[A-Za-z0-9]")
+_TOKEN = re.compile(r"[^\W_][\w&'’.-]*[^\W_]|[^\W_]")
 
 
 _CODE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9-]+$")
@@ -87,7 +87,7 @@ def find_terms(text: str, lexicon: Lexicon) -> tuple[tuple[Term, ...], tuple[str
     figures = [
         (f.start, f.end)
         for f in parse_figures(text)
-        if f.kind != "year" and not (f.value < 10 and re.search(r"[A-Z][A-Za-z]+\s$", text[: f.start]))
+        if f.kind != "year" and not (f.value < 10 and re.search(r"[A-ZÀ-ÖØ-Þ][^\W\d_]+\s$", text[: f.start]))
     ]
     tokens = [
         m
@@ -121,8 +121,9 @@ def find_terms(text: str, lexicon: Lexicon) -> tuple[tuple[Term, ...], tuple[str
         )
         after_code = marks[previous] == "code" if previous >= 0 else False
         if joinable and (
-            (mark == "name" and not after_code)
-            or (mark == "code" and marks[previous] == "name" and _attaches(tokens, i))
+            # A maker after a name starts the product ("Insilico Medicine AMD MI355X" is a buyer and a chip).
+            (mark == "name" and not after_code and not _is_maker(tokens[i].group(0), lexicon))
+            or (mark == "code" and marks[previous] == "name" and _attaches(tokens, i, lexicon))
         ):
             groups[-1].append(i)
         else:
@@ -131,7 +132,7 @@ def find_terms(text: str, lexicon: Lexicon) -> tuple[tuple[Term, ...], tuple[str
     owners: list[bool] = []  # the term is written as an owner ("Lambda's"), so it is no maker's prefix
     unknown: list[str] = []
     for group in groups:
-        if all(re.fullmatch(r"\d+", tokens[i].group(0)) for i in group):
+        if all(re.fullmatch(r"\d+(?:['’]s)?", tokens[i].group(0)) for i in group):
             continue
         words = [re.sub(r"['’]s$", "", tokens[i].group(0).strip(".'’")) for i in group]
         words = [re.sub(r"(?<=\d)s$", "", w) if marks[i] == "code" else w for w, i in zip(words, group, strict=True)]
@@ -201,8 +202,9 @@ def _mark(
     if low in lexicon.names and low not in lexicon.lexicon and len(low) > 2:
         return "name"  # "coreweave b200 count?"
     unknown = low.isalpha() and low not in lexicon and low not in lexicon.lexicon
-    if unknown and len(low) >= 5 and lexicon.correct(low):
-        return "name"  # "gramenphone": a misspelled name, corrected when resolved
+    corrected = lexicon.correct(low) if unknown and len(low) >= 5 else None
+    if corrected and lexicon.capitalised_share(corrected) >= NAME_CAPITALISED:
+        return "name"  # "gramenphone": a misspelled name, corrected when resolved (not "deploying" → "Deploy")
     if unknown and 3 <= len(low) <= 5 and _expand_abbreviation(low.upper(), lexicon):
         return "name"  # "msft": an abbreviation typed in lower case
     if re.fullmatch(r"\d{1,2}", word) and after_name and not _is_count(text, m, tokens[i - 1]):
@@ -248,16 +250,25 @@ def _is_maker(word: str, lexicon: Lexicon) -> bool:
     return uses >= MAKER_MIN_USES and lexicon.before_code.get(low, 0) >= MAKER_PREFIX_SHARE * uses
 
 
-def _attaches(tokens: list[re.Match[str]], i: int) -> bool:
-    """A code joins the name before it when the name is a product family ("Ascend 910C", "Gaudi 3")."""
-    return bool(re.fullmatch(r"\d{1,2}|\d{3,4}[A-Za-z]?|v\d+\w*|[A-Za-z]{1,4}\d{1,4}[A-Za-z]{0,3}", tokens[i].group(0)))
+def _attaches(tokens: list[re.Match[str]], i: int, lexicon: Lexicon) -> bool:
+    """A code joins the name before it when the name is a product family ("Ascend 910C", "Gaudi 3", "Hut 8"):
+    a bare small number, a code the index never writes alone, or a name the index mostly writes before codes.
+    A buyer's name before a model code stays apart ("Indosat B300 servers")."""
+    code = re.sub(r"['’]s?$", "", tokens[i].group(0))  # "Hut 8's"
+    if not re.fullmatch(r"\d{1,2}|\d{3,4}[A-Za-z]?|v\d+\w*|[A-Za-z]{1,4}\d{1,4}[A-Za-z]{0,3}", code):
+        return False
+    if re.fullmatch(r"\d{1,2}", code) or code.lower() not in lexicon:
+        return True
+    name = re.sub(r"['’]s?$", "", tokens[i - 1].group(0)).lower()
+    uses = lexicon.counts.get(name, 0)
+    return uses > 0 and lexicon.before_code.get(name, 0) >= MAKER_PREFIX_SHARE * uses
 
 
 def _resolve(phrase: str, words: list[str], codes: list[bool], lexicon: Lexicon) -> Term | None:
     """The term for a name as the index writes it, or None when the index never mentions it."""
     is_code = any(codes)
     core = [w for w in words if w.lower() not in lang.CORPORATE_SUFFIXES] or words
-    known = [w for w in core if _known(w, lexicon) or w.lower() in ("of", "de")]
+    known = [w for w in core if _known(w, lexicon) or w.lower() in ("of", "de") or (w.isdigit() and len(core) > 1)]
     if len(known) == len(core):
         forms = [" ".join(core)]
         if len(core) > 1:  # "Telekom" for "Deutsche Telekom": distinctive single words, not "Center"
@@ -296,7 +307,7 @@ def _expand_abbreviation(word: str, lexicon: Lexicon) -> str | None:
         return None
     best: tuple[int, int, str] | None = None
     for phrase, count in lexicon.phrases.items():
-        parts = [p for p in re.findall(r"[A-Za-z0-9]+", phrase) if p.lower() not in ("of", "de", "and")]
+        parts = [p for p in re.findall(r"[^\W_]+", phrase) if p.lower() not in ("of", "de", "and")]
         if len(parts) < 2:
             continue
         initials = "".join(p[0] for p in parts).lower()

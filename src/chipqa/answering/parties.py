@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from chipqa.answering.select import Candidate
     from chipqa.answering.understand import Question
 
-NAME = re.compile(r"(?<![\w-])(?:[A-Z][\w&'’.-]*[A-Za-z0-9]|[A-Za-z]*\d[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9-]*|[A-Z]{2,})")
+NAME = re.compile(r"(?<![\w-])(?:[A-ZÀ-ÖØ-Þ][\w&'’.-]*[^\W_]|[A-Za-z]*\d[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9-]*|[A-Z]{2,})")
 
 _PLURAL_ANAPHOR = re.compile(
     r"^\W*(?:both|the two|they|the pair|the companies|the firms|the groups|the carriers|the labs|each of them"
@@ -24,7 +24,7 @@ _PLURAL_ANAPHOR = re.compile(
 
 
 _NAME_PAIR = re.compile(
-    r"\b([A-Z][\w&'’.-]*(?:\s+[A-Z][\w&'’.-]*)*)\s+(?:and|&)\s+([A-Z][\w&'’.-]*(?:\s+[A-Z][\w&'’.-]*)*)"
+    r"\b([A-ZÀ-ÖØ-Þ][\w&'’.-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w&'’.-]*)*)\s+(?:and|&)\s+([A-ZÀ-ÖØ-Þ][\w&'’.-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w&'’.-]*)*)"
 )
 
 
@@ -47,7 +47,7 @@ def party_names(text: str, start: int, end: int, names: frozenset[str] | None = 
     for m in NAME.finditer(text, start, end):
         if not is_name(text, m) or re.search(r"\d", m.group(0)):
             continue
-        if names is not None and not any(w.lower() in names for w in re.findall(r"[A-Za-z]+", m.group(0))):
+        if names is not None and not any(w.lower() in names for w in re.findall(r"[^\W\d_]+", m.group(0))):
             continue
         if re.match(r"(?:['’]s)?\s+(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]+", text[m.end() : m.end() + 16]):
             continue  # "Nvidia B200": a maker's name before a model code
@@ -69,7 +69,7 @@ def is_name(text: str, m: re.Match[str]) -> bool:
     return not (opening and low in lang.QUESTION_OPENERS)
 
 
-_PARTY_NAME = re.compile(r"(?<![\w-])[A-Z][\w&'’.-]*[A-Za-z0-9](?:\s+(?:(?:of|de|&)\s+)?[A-Z][\w&'’.-]*[A-Za-z0-9])*")
+_PARTY_NAME = re.compile(r"(?<![\w-])[A-ZÀ-ÖØ-Þ][\w&'’.-]*[^\W_](?:\s+(?:(?:of|de|&)\s+)?[A-ZÀ-ÖØ-Þ][\w&'’.-]*[^\W_])*")
 
 
 def party_of(c: Candidate, q: Question) -> str | None:

@@ -22,7 +22,7 @@ _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _REFUSAL = re.compile(
     r"\b(not (mentioned|stated|provided|given|specified)|no information|cannot|can't|unknown|unclear)\b", re.I
 )
-_NAME = re.compile(r"(?<![\w-])[A-Z][\w&'’-]*[A-Za-z0-9]|(?<![\w-])[A-Za-z]*\d[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9]*")
+_NAME = re.compile(r"(?<![\w-])[A-ZÀ-ÖØ-Þ][\w&'’-]*[^\W_]|(?<![\w-])[A-Za-z]*\d[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9]*")
 
 
 def cited_numbers(answer: str) -> set[int]:

@@ -23,8 +23,12 @@ if TYPE_CHECKING:
 FULL_CHECK_S = 30.0
 # Documents whose stored text answering reads around a passage, kept per index state.
 DOCUMENT_CACHE = 256
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+|\d+[A-Za-z]+[0-9A-Za-z]*")
-_BEFORE_CODE = re.compile(r"\b([A-Z][A-Za-z]+)(?:['’]s)?\s+(?=[A-Za-z]*\d[A-Za-z0-9]*\b)")
+_WORD = re.compile(r"[^\W\d_][^\W_]+|\d+[^\W\d_]+[^\W_]*")
+# A capitalised word before a model code, or before a product family and its code ("AMD Instinct MI355X").
+_BEFORE_CODE = re.compile(
+    r"\b([A-ZÀ-ÖØ-Þ][^\W\d_]+)(?:['’]s)?\s+(?:[A-Z][A-Za-z]+\s+)?"
+    r"(?![QH][1-4]\b|FY\d|[1-4]Q\b)(?=[A-Za-z]*\d[A-Za-z0-9]*\b)"  # not a period ("Sandhill Compute Q4")
+)
 
 
 def tokens(text: str) -> list[str]:
@@ -33,7 +37,7 @@ def tokens(text: str) -> list[str]:
 
 
 # A run of capitalised words, optionally joined by "of", "de", "&" ("Bank of America", "AT&T" aside).
-_PHRASE = re.compile(r"\b[A-Z][\w&'’.-]*[A-Za-z0-9](?:\s+(?:(?:of|de|der|la|&)\s+)?[A-Z][\w&'’.-]*[A-Za-z0-9])+")
+_PHRASE = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w&'’.-]*[^\W_](?:\s+(?:(?:of|de|der|la|&)\s+)?[A-ZÀ-ÖØ-Þ][\w&'’.-]*[^\W_])+")
 # Capitalised only because they open a sentence or a title.
 _PHRASE_OPENERS = frozenset(
     """The A An In On At As For By From With And But Or If When While After Before Its Their This That These
