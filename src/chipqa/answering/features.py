@@ -260,6 +260,7 @@ class Scorer(Attribution):
         future = bool(lang.FUTURE.search(clause))
         features["future_clause"] = 1.0 if future else 0.0
         features["guidance"] = 1.0 if lang.GUIDANCE.search(clause) or guided_before(text, fig) else 0.0
+        features["intended"] = 1.0 if lang.INTENT.search(text[max(clause_start, fig.start - 60) : fig.start]) else 0.0
         features["tense_conflict"] = (
             1.0 if (q.tense == "past" and future) or (q.tense == "future" and not future) else 0.0
         )
@@ -315,7 +316,7 @@ class Scorer(Attribution):
         if not asked:
             return 0.5
         best: tuple[int, str] | None = None
-        for m in re.finditer(r"[A-Za-z]+", text[clause_start:clause_end]):
+        for m in re.finditer(r"[^\W\d_]+", text[clause_start:clause_end]):
             marks = lang.verb_classes([lang.stem(m.group(0))])
             marks = [c for c in marks if c != "~hardware"]
             if not marks:
