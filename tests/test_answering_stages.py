@@ -161,6 +161,19 @@ def test_a_question_about_what_was_done_is_not_answered_with_an_intention() -> N
     assert "about 5,000" in planned
 
 
+def test_a_maturity_a_period_cell_and_a_table_column_s_own_period_are_read_as_such() -> None:
+    text = (
+        "Funding and fleet\n\nPellam Cloud raised $800 million of convertible notes due 2030 in March, at a 1% "
+        "coupon.\n\n| Buyer | Chip | Ordered | Delivered by June 2026 |\n|---|---|---|---|\n"
+        "| Solvik Cloud | Halo H4 | Q4 2025 | 1,200 |\n"
+    )
+    retriever = FakeRetriever({"funding": text})
+    notes = [c.figure.text for c in _candidates(retriever, "How much did Pellam Cloud raise in notes in March 2026?")]
+    assert notes[:1] == ["$800 million"]
+    delivered = _candidates(retriever, "How many Halo H4s had Solvik Cloud received by June 2026?")
+    assert "1,200" in [c.figure.text for c in delivered]
+
+
 def test_the_question_kind_periods_and_operation() -> None:
     vocab = Vocabulary(["Tavira Compute and Orvane Systems ordered chips in Q3 FY26."], frozenset(), ["d"])
     q = understand("How many more chips did Orvane Systems order than Tavira Compute in Q3 FY26?", vocab)

@@ -189,15 +189,16 @@ class Scorer(Attribution):
         total = sum(self.keywords.values())
         return sum(w for k, w in self.keywords.items() if k in stems) / total if total else 0.0
 
-    def _periods(self, clause: str, sentence: str, s: Sentence) -> tuple[float, float]:
-        """(match, conflict): how closely the question's periods are named — in the figure's clause, its
-        sentence, its context, the last period named before it in its section, the publication date — and
-        whether the clause or sentence names another period instead."""
+    def _periods(self, clause: str, sentence: str, s: Sentence, header: str = "") -> tuple[float, float]:
+        """(match, conflict): how closely the question's periods are named — in the figure's table column
+        header ("Delivered (as of Jan 2026)") or clause, its sentence, its context, the last period named before
+        it in its section, the publication date — and whether the clause or sentence names another period
+        instead."""
         if not self.q.periods:
             return 0.5, 0.0
         in_force = last_period(s.earlier_text)
         published = s.doc.published or ""
-        for text, strength in ((clause, 1.0), (sentence, 0.7), (s.context_text, 0.4), (in_force, 0.3)):
+        for text, strength in ((header, 1.0), (clause, 1.0), (sentence, 0.7), (s.context_text, 0.4), (in_force, 0.3)):
             if text and any(period_in(p, text) for p in self.q.periods):
                 return strength, 0.0
         conflict = 1.0 if any(period_conflicts(p, clause or sentence) for p in self.q.periods) else 0.0
@@ -254,7 +255,7 @@ class Scorer(Attribution):
         else:
             features["quantity_near"] = 0.5
         features["header_match"] = self._keywords(header) if header else 0.0
-        features["period_match"], features["period_conflict"] = self._periods(clause, text, s)
+        features["period_match"], features["period_conflict"] = self._periods(clause, text, s, header)
         features["unit_match"] = unit_fit(q.unit, fig)
         features["subpart"] = 1.0 if SUBPART.search(text[max(0, fig.start - 30) : fig.start]) else 0.0
         future = bool(lang.FUTURE.search(clause))

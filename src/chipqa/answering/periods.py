@@ -144,9 +144,13 @@ def period_conflicts(p: Period, text: str) -> bool:
             return bool(fiscal) and not (fiscal & set(p.years))
         return False
     if p.years:
-        years = {int(y) for y in YEAR.findall(text)}
+        years = {int(y) for y in YEAR.findall(_MATURITY.sub("", text))}
         return bool(years) and not (years & set(p.years))
     return False
+
+
+# A bond's maturity names no period of what the sentence reports ("raised $1 billion of notes due 2031 in October").
+_MATURITY = re.compile(r"\b(?:due|maturing(?:\s+in)?|matur(?:es|ity)\s+in)\s+(?:19|20)\d\d\b", re.IGNORECASE)
 
 
 def _quarter_number(m: re.Match[str]) -> int:
