@@ -159,8 +159,12 @@ class Attribution:
         before = products(text, clause_start, fig.start)
         foreign = 0.0
         # the nearest product before the figure, all its codes: "GB300 NVL72" is one product
-        if before and not any(self.matcher.strength(i, m.group(0)) > 0 for i in asked for m in before[-1]):
-            foreign = 1.0
+        if before:
+            # with the word before it, which may be the product's family ("Halo H4", "Gaudi 3")
+            family = re.search(r"[^\W\d_]+\s+$", text[clause_start : before[-1][0].start()])
+            named = text[clause_start + family.start() if family else before[-1][0].start() : before[-1][-1].end()]
+            if not any(self.matcher.strength(i, named) > 0 for i in asked):
+                foreign = 1.0
         in_modifier = any(self.matcher.strength(i, modifier) > 0 for i in asked)
         elsewhere = any(self.matcher.strength(i, text) > 0 for i in asked)
         others = [f for f in figures if f.start != fig.start]

@@ -20,7 +20,7 @@ _CLAUSE_BREAK = re.compile(
 )
 # A model code ("B300", "MI355X", "NVL72"); a period ("Q4", "H2", "FY26") is none.
 CODE = re.compile(
-    r"(?<![\w-])(?!(?:[QH][1-4]|FY'?\d{2,4}|CY'?\d{2,4}|[1-4][QH]\d{0,4})(?![\w-]))"
+    r"(?<![\w-])(?!(?:Q[1-4]|H[12]|FY'?\d{2,4}|CY'?\d{2,4}|[1-4][QH]\d{0,4})(?![\w-]))"
     r"(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z][\w-]*[A-Za-z0-9](?![\w-])"
 )
 
