@@ -322,6 +322,30 @@ def test_decisions_for_a_choice_a_change_and_an_unanswerable(retriever: FakeRetr
     assert decision("How many K9 accelerators did Zephyrine buy?").kind == "abstain"
 
 
+def test_another_month_is_another_period_and_a_change_between_months_takes_each_month_s_figure() -> None:
+    text = (
+        "Order log\n\nIn March 2026 Pellam Cloud ordered 1,000 Kestrel K9 accelerators. Pellam Cloud's order "
+        "stood at 2,500 Kestrel K9 accelerators in September 2026. Analysts expect more.\n"
+    )
+    retriever = FakeRetriever({"log": text})
+    september = [
+        c.figure.text for c in _candidates(retriever, "How many K9s had Pellam Cloud ordered in September 2026?")
+    ]
+    assert "1,000" not in september and "2,500" in september
+    question = "By how many K9s did Pellam Cloud's order grow between March and September 2026?"
+    q = understand(question, retriever.vocabulary)
+    change = decide(q, gather(retriever.retrieve(question, 20), retriever.document), load_model())
+    assert change.kind == "arithmetic" and change.value == 1500
+
+
+def test_chips_gpus_and_accelerators_count_the_same_thing_near_a_figure() -> None:
+    retriever = FakeRetriever({"list": LIST})
+    chips = _candidates(retriever, "How many Halo H4 chips did Norrland AI buy?")
+    gpus = _candidates(retriever, "How many Halo H4 GPUs did Norrland AI buy?")
+    assert chips[0].figure.text == gpus[0].figure.text == "4,096"
+    assert chips[0].features["quantity_near"] == gpus[0].features["quantity_near"]
+
+
 def test_phrases_answer_open_questions_verbatim() -> None:
     vocab = Vocabulary([WIRE], frozenset(), ["wire"])
     matcher = TermMatcher(understand("Where is Orvane's cluster?", vocab).terms)

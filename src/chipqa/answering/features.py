@@ -251,6 +251,8 @@ class Scorer(Attribution):
         features["keywords_context"] = self._keywords(s.context_text)
         if self.quantity:
             near = set(lang.content_stems(f"{words_near} {header}"))
+            if near & lang.HARDWARE_STEMS:  # chips, GPUs and accelerators count the same thing
+                near |= lang.HARDWARE_STEMS
             features["quantity_near"] = sum(k in near for k in self.quantity) / len(self.quantity)
         else:
             features["quantity_near"] = 0.5

@@ -134,7 +134,8 @@ def period_in(p: Period, text: str) -> bool:
 
 
 def period_conflicts(p: Period, text: str) -> bool:
-    """Whether a text names a period of the same sort that is not the question's (2024 for 2025, Q2 for Q3)."""
+    """Whether a text names a period of the same sort that is not the question's (2024 for 2025, Q2 for Q3,
+    March for September)."""
     if p.quarter is not None:
         quarters = {_quarter_number(m) for m in _QUARTER_TEXT.finditer(text)}
         if quarters and p.quarter not in quarters:
@@ -143,6 +144,10 @@ def period_conflicts(p: Period, text: str) -> bool:
             fiscal = {int(a or b) + (2000 if len(a or b) == 2 else 0) for a, b in _FISCAL_TEXT.findall(text)}
             return bool(fiscal) and not (fiscal & set(p.years))
         return False
+    if p.month is not None:  # "September 2025" against "March 4, 2025" (names written capitalised: not "may")
+        months = {i for i, name in enumerate(lang.MONTHS[:12], 1) if re.search(rf"\b{name.title()}\b", text)}
+        if months and p.month not in months:
+            return True
     if p.years:
         years = {int(y) for y in YEAR.findall(_MATURITY.sub("", text))}
         return bool(years) and not (years & set(p.years))

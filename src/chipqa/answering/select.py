@@ -236,6 +236,9 @@ def _per_item(q: Question, sentences: Sequence[Sentence], model: Model, draft: s
     for sub in subs:
         cands = [c for c in figure_candidates(sub, sentences, model, draft) if verified(sub, c)]
         cands = [c for c in cands if (c.sentence.doc_id, c.sentence.start + c.figure.start) not in used]  # type: ignore[union-attr]
+        if len(q.items) < 2:  # per period: first the figures whose own sentence names the period
+            floor = ITEM_SHARE * model.figure.threshold
+            cands = sorted(cands, key=lambda c: not (c.features.get("period_match", 0.0) >= 0.7 and c.score >= floor))
         if not cands or cands[0].score < ITEM_SHARE * model.figure.threshold:
             picks.append(None)
             continue
