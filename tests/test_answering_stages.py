@@ -18,7 +18,7 @@ from chipqa.answering.phrases import extract
 from chipqa.answering.pipeline import Answerer
 from chipqa.answering.ranker import load_model
 from chipqa.answering.select import decide, figure_candidates, verified
-from chipqa.answering.understand import understand
+from chipqa.answering.understand import Term, understand
 from chipqa.answering.verify import accept_draft, unsupported
 from chipqa.core.errors import BackendError
 from chipqa.core.figures import parse_figure
@@ -344,6 +344,13 @@ def test_chips_gpus_and_accelerators_count_the_same_thing_near_a_figure() -> Non
     gpus = _candidates(retriever, "How many Halo H4 GPUs did Norrland AI buy?")
     assert chips[0].figure.text == gpus[0].figure.text == "4,096"
     assert chips[0].features["quantity_near"] == gpus[0].features["quantity_near"]
+
+
+def test_a_name_s_part_before_a_hardware_noun_still_names_it() -> None:
+    matcher = TermMatcher([Term("Varro Halo", ("Varro Halo", "Halo"))])
+    assert matcher.strength(0, "9,216 Halo TPU chips · signed May") == 0.8
+    assert matcher.strength(0, "4,000 Halo GPUs") == 0.8
+    assert matcher.strength(0, "Halo Systems ordered 400") == 0.0  # part of another name
 
 
 def test_phrases_answer_open_questions_verbatim() -> None:

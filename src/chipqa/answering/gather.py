@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
+from chipqa.answering import language as lang
 from chipqa.answering.layout import Layout
 from chipqa.answering.understand import Term
 from chipqa.core.models import Passage
@@ -219,6 +220,8 @@ def _inside_other_name(text: str, start: int, end: int) -> bool:
     """Whether a word found at text[start:end] is joined to other capitalised words, as part of a longer name."""
     before = _CAPITALISED_BEFORE.search(text, max(0, start - 30), start)
     after = _CAPITALISED_AFTER.match(text[end : end + 30])
+    if after and after.group(0).strip().lower().rstrip("s") in lang.HARDWARE_SINGULAR:
+        after = None  # "Ironwood TPU chips", "Halo GPUs": the product's hardware noun, not a longer name
     opening = before is not None and (before.start() == 0 or text[: before.start()].rstrip().endswith((".", ":", "|")))
     return (before is not None and not opening) or after is not None
 
