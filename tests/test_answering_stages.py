@@ -353,6 +353,14 @@ def test_a_name_s_part_before_a_hardware_noun_still_names_it() -> None:
     assert matcher.strength(0, "Halo Systems ordered 400") == 0.0  # part of another name
 
 
+def test_a_model_code_after_the_hardware_noun_is_what_the_figure_counts() -> None:
+    text = "Reservations\n\n**Pellam Labs**\n2,048 Varro TPU v5p chips reserved through Varro Cloud · $90 million\n"
+    retriever = FakeRetriever({"res": text})
+    assert [c.figure.text for c in _candidates(retriever, "How many TPU v5p chips did Pellam Labs reserve?")][:1] == [
+        "2,048"
+    ]
+
+
 def test_phrases_answer_open_questions_verbatim() -> None:
     vocab = Vocabulary([WIRE], frozenset(), ["wire"])
     matcher = TermMatcher(understand("Where is Orvane's cluster?", vocab).terms)

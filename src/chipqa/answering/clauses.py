@@ -107,10 +107,10 @@ def modifier_after(text: str, fig: Figure) -> str:
         return ""
     words = m.group(1).split()
     out = []
-    for w in words:
+    for i, w in enumerate(words):
         if w.lower() in lang.STOPWORDS and w.lower() not in ("of",):
             break
         out.append(w)
-        if w.lower().rstrip("s") in HARDWARE:
-            break
+        if w.lower().rstrip("s") in HARDWARE and not (i + 1 < len(words) and CODE.fullmatch(words[i + 1])):
+            break  # the count noun ends it, unless a model code follows ("Google TPU v5p chips")
     return " ".join(out)
