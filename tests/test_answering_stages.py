@@ -361,6 +361,19 @@ def test_a_model_code_after_the_hardware_noun_is_what_the_figure_counts() -> Non
     ]
 
 
+def test_a_fact_line_under_a_label_answers_for_the_label_s_party() -> None:
+    text = (
+        "Deals of the year\n\nSix buyers, ranked by size. Prices are list prices.\n\n**3. Marrow Data — inference "
+        "pod**\n16 Vantor V2 systems · about $45 million · signed September 2026\n\nThe lab trains protein "
+        "models.\n"
+    )
+    retriever = FakeRetriever({"deals": text})
+    question = "How much did Marrow Data spend on Vantor systems?"
+    q = understand(question, retriever.vocabulary)
+    answer = decide(q, gather(retriever.retrieve(question, 20), retriever.document), load_model())
+    assert answer.kind == "lookup" and answer.picks[0].figure.text == "about $45 million"
+
+
 def test_phrases_answer_open_questions_verbatim() -> None:
     vocab = Vocabulary([WIRE], frozenset(), ["wire"])
     matcher = TermMatcher(understand("Where is Orvane's cluster?", vocab).terms)

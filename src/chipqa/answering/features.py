@@ -180,7 +180,16 @@ class Scorer(Attribution):
             # Named in the sentence, its context, the headline and lead, or earlier in its section.
             "named": 1.0 if self.matcher.present(f"{context} \n {s.lead_text} \n {earlier}", self.required) else 0.0,
             "optional_terms": self.matcher.covered(context, self.optional) if self.optional else 0.5,
+            "label_tied": self._label_tied(s),
         }
+
+    def _label_tied(self, s: Sentence) -> float:
+        """1 when the sentence opens the section of a heading or label line ("**Isomorphic Labs**" over "9,216
+        Ironwood TPU chips · ...") and the two together name every required term: the label is its subject."""
+        if not s.heading or s.doc.text[s.heading[1] : s.start].strip():
+            return 0.0
+        label = s.doc.text[s.heading[0] : s.heading[1]]
+        return 1.0 if self.matcher.present(f"{label} \n {s.text}", self.required) else 0.0
 
     def _keywords(self, text: str) -> float:
         if not self.keywords:

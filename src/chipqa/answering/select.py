@@ -136,7 +136,7 @@ def fully_tied(c: Candidate) -> bool:
     unit asked, and nothing in the sentence ties it to another party, model or period."""
     f = c.features
     return (
-        f.get("terms_sentence", 0.0) >= 0.999
+        (f.get("terms_sentence", 0.0) >= 0.999 or f.get("label_tied", 0.0) >= 1.0)
         and f.get("nearest_to_term", 0.0) >= 1.0
         and f.get("foreign_before", 1.0) == 0.0
         and f.get("kind", 0.0) >= 1.0
