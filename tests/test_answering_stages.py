@@ -365,13 +365,18 @@ def test_a_fact_line_under_a_label_answers_for_the_label_s_party() -> None:
     text = (
         "Deals of the year\n\nSix buyers, ranked by size. Prices are list prices.\n\n**3. Marrow Data — inference "
         "pod**\n16 Vantor V2 systems · about $45 million · signed September 2026\n\nThe lab trains protein "
-        "models.\n"
+        "models.\n\n**4. Pellam Cloud**\n768 Orvane Instinct K7 accelerators · US$38 million · signed May 2026\n"
     )
     retriever = FakeRetriever({"deals": text})
-    question = "How much did Marrow Data spend on Vantor systems?"
-    q = understand(question, retriever.vocabulary)
-    answer = decide(q, gather(retriever.retrieve(question, 20), retriever.document), load_model())
-    assert answer.kind == "lookup" and answer.picks[0].figure.text == "about $45 million"
+
+    def lookup(question: str) -> str:
+        q = understand(question, retriever.vocabulary)
+        answer = decide(q, gather(retriever.retrieve(question, 20), retriever.document), load_model())
+        return answer.picks[0].figure.text if answer.kind == "lookup" else answer.kind
+
+    assert lookup("How much did Marrow Data spend on Vantor systems?") == "about $45 million"
+    # a maker and its product family before the code name no party ("Orvane Instinct K7")
+    assert lookup("What did Pellam Cloud pay for its K7 accelerators?") == "US$38 million"
 
 
 def test_phrases_answer_open_questions_verbatim() -> None:

@@ -49,8 +49,10 @@ def party_names(text: str, start: int, end: int, names: frozenset[str] | None = 
             continue
         if names is not None and not any(w.lower() in names for w in re.findall(r"[^\W\d_]+", m.group(0))):
             continue
-        if re.match(r"(?:['’]s)?\s+(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]+", text[m.end() : m.end() + 16]):
-            continue  # "Nvidia B200": a maker's name before a model code
+        if re.match(
+            r"(?:['’]s)?\s+(?:[A-Z][a-z]+\s+)?(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]+", text[m.end() : m.end() + 32]
+        ):
+            continue  # "Nvidia B200", "AMD Instinct MI355X": a maker's name before a model code
         out.append(m)
     return out
 
