@@ -15,9 +15,9 @@ import pytest
 from chipqa.answering.gather import DocumentInfo, TermMatcher, gather
 from chipqa.answering.layout import Layout
 from chipqa.answering.phrases import extract
-from chipqa.answering.pipeline import Answerer
+from chipqa.answering.pipeline import Answerer, item_queries
 from chipqa.answering.ranker import load_model
-from chipqa.answering.select import decide, figure_candidates, verified
+from chipqa.answering.select import decide, figure_candidates, item_question, verified
 from chipqa.answering.understand import Term, understand
 from chipqa.answering.verify import accept_draft, unsupported
 from chipqa.core.errors import BackendError
@@ -377,6 +377,24 @@ def test_a_fact_line_under_a_label_answers_for_the_label_s_party() -> None:
     assert lookup("How much did Marrow Data spend on Vantor systems?") == "about $45 million"
     # a maker and its product family before the code name no party ("Orvane Instinct K7")
     assert lookup("What did Pellam Cloud pay for its K7 accelerators?") == "US$38 million"
+
+
+def test_in_a_comparison_the_other_name_is_no_keyword_of_each_name_s_figure() -> None:
+    text = (
+        "# Tracker\n\n| Buyer | Chip | Units | Value | Date |\n|---|---|---|---|---|\n"
+        "| Vesper Smart Cloud | Halo H4 | 4,000 | US$140 million | Q4 2025 |\n"
+        "| Tarn | Halo H4 | 4,100 | US$150 million | Q2 2026 |\n| Oban Smart Cloud | Halo H5 | 900 | US$60 million | Q1 2026 |\n"
+    )
+    retriever = FakeRetriever({"tracker": text})
+    question = "Which ordered more Halo H4s, Tarn or Vesper Smart Cloud?"
+    q = understand(question, retriever.vocabulary)
+    tarn = item_question(q, q.items[0])
+    assert [t.text for t in tarn.terms] == ["Halo H4", "Tarn"]
+    assert not {"vesper", "smart", "cloud"} & set(tarn.keywords) and {"halo", "tarn"} <= set(tarn.keywords)
+    assert item_queries(q) == [
+        "Which ordered more Halo H4s, Tarn or ? Tarn",
+        "Which ordered more Halo H4s, or Vesper Smart Cloud? Vesper Smart Cloud",
+    ]
 
 
 def test_phrases_answer_open_questions_verbatim() -> None:

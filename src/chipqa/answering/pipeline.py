@@ -7,6 +7,7 @@ more picks agree; it never bypasses verification.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -73,6 +74,11 @@ class Answerer:
         self.retriever.refresh()
         q = understand(text, self.retriever.vocabulary)
         passages = self.retriever.retrieve(retrieval_query(q), top_k or self.top_k)
+        for query in item_queries(q):  # each compared name's own evidence, after the question's
+            seen = {(p.doc_id, p.start) for p in passages}
+            passages += [
+                p for p in self.retriever.retrieve(query, top_k or self.top_k) if (p.doc_id, p.start) not in seen
+            ]
         retrieved_at = time.perf_counter()
         sentences = gather(passages, self._document)
         if q.operation in ("max", "min") and not q.choice and passages:
@@ -124,6 +130,21 @@ def retrieval_query(q: Question) -> str:
     """The question, with the index's spelling of names it writes otherwise ("SKT" → "SK Telecom")."""
     extra = [t.forms[0] for t in q.terms if t.forms and t.forms[0].lower() not in q.focus.lower()]
     return f"{q.focus} {' '.join(extra)}" if extra else q.focus
+
+
+def item_queries(q: Question) -> list[str]:
+    """For a comparison or a sum over named parties ("Kakao or FPT Smart Cloud"), one query per name with the
+    other compared names left out: the question's own retrieval may return one name's passages only."""
+    if len(q.items) < 2:
+        return []
+    out = []
+    for item in q.items:
+        focus = q.focus
+        for other in q.items:
+            if other is not item:
+                focus = focus.replace(other.text, " ")
+        out.append(re.sub(r"\s+", " ", f"{focus} {item.forms[0]}").strip())
+    return out
 
 
 def _evidence(q: Question, sentences: list[Sentence], model: Model) -> list[Sentence]:

@@ -217,11 +217,19 @@ def _close(a: Figure, b: Figure) -> bool:
     return same_quantity(a, b) or abs(a.value - b.value) <= 0.01 * max(abs(a.value), abs(b.value))
 
 
-def _item_question(q: Question, item: Term) -> Question:
+def item_question(q: Question, item: Term) -> Question:
     """The question about one compared name: the other compared names left out, the rest kept."""
     others = [t for t in q.terms if t not in q.items]
     terms = tuple(sorted([*others, item], key=lambda t: t.at))
-    return replace(with_terms(q, terms), operation=None, choice=False, items=())
+    # The other compared names are no keywords of this one's figure ("FPT" does not point to Kakao's row).
+    own = {lang.stem(w) for form in item.forms for w in re.findall(r"\w+", form.lower())}
+    dropped = {
+        lang.stem(w) for t in q.items if t is not item for form in t.forms for w in re.findall(r"\w+", form.lower())
+    } - own
+    kept = [(k, w) for k, w in zip(q.keywords, q.weights, strict=False) if k not in dropped]
+    sub = replace(with_terms(q, terms), keywords=tuple(k for k, _ in kept), weights=tuple(w for _, w in kept))
+    sub = replace(sub, quantity=tuple(k for k in q.quantity if k not in dropped))
+    return replace(sub, operation=None, choice=False, items=())
 
 
 def _per_item(q: Question, sentences: Sequence[Sentence], model: Model, draft: str) -> list[Candidate | None]:
@@ -229,7 +237,7 @@ def _per_item(q: Question, sentences: Sequence[Sentence], model: Model, draft: s
     picks: list[Candidate | None] = []
     asks = q.asks if q.asks in ("count", "money", "percent") else "count"
     if len(q.items) >= 2:
-        subs = [replace(_item_question(q, item), asks=asks) for item in q.items]
+        subs = [replace(item_question(q, item), asks=asks) for item in q.items]
     else:
         subs = [replace(q, periods=(p,), operation=None, asks=asks) for p in q.periods[:3]]
     used: set[tuple[str, int]] = set()
