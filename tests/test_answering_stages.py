@@ -383,7 +383,8 @@ def test_in_a_comparison_the_other_name_is_no_keyword_of_each_name_s_figure() ->
     text = (
         "# Tracker\n\n| Buyer | Chip | Units | Value | Date |\n|---|---|---|---|---|\n"
         "| Vesper Smart Cloud | Halo H4 | 4,000 | US$140 million | Q4 2025 |\n"
-        "| Tarn | Halo H4 | 4,100 | US$150 million | Q2 2026 |\n| Oban Smart Cloud | Halo H5 | 900 | US$60 million | Q1 2026 |\n"
+        "| Tarn | Halo H4 | 4,100 | US$150 million | Q2 2026 |\n"
+        "| Oban Smart Cloud | Halo H5 | 900 | US$60 million | Q1 2026 |\n"
     )
     retriever = FakeRetriever({"tracker": text})
     question = "Which ordered more Halo H4s, Tarn or Vesper Smart Cloud?"
