@@ -398,6 +398,26 @@ def test_in_a_comparison_the_other_name_is_no_keyword_of_each_name_s_figure() ->
     ]
 
 
+def test_a_year_nothing_cited_names_is_not_answered_from_a_source_published_in_another_year() -> None:
+    text = (
+        "Explainer\n\nHow big is the order?\n\n9,600 Kestrel K9 accelerators, in 1,200 servers. Pellam Cloud had "
+        "installed 3,000 of them by November 30.\n"
+    )
+
+    class Dated(FakeRetriever):
+        def document(self, doc_id: str) -> Any:
+            return DocumentInfo(doc_id, self.docs[doc_id], "Pellam Cloud explainer", f"{doc_id}.txt", "2026-01-12")
+
+    retriever = Dated({"explainer": text})
+    assert "9,600" in [c.figure.text for c in _candidates(retriever, "How many K9s did Pellam Cloud order in 2026?")]
+    assert "9,600" not in [
+        c.figure.text for c in _candidates(retriever, "How many K9s did Pellam Cloud order in 2024?")
+    ]
+    # the asked month named without its year leaves the year to the reader
+    by_november = _candidates(retriever, "How many K9s had Pellam Cloud installed by November 30, 2025?")
+    assert "3,000" in [c.figure.text for c in by_november]
+
+
 def test_phrases_answer_open_questions_verbatim() -> None:
     vocab = Vocabulary([WIRE], frozenset(), ["wire"])
     matcher = TermMatcher(understand("Where is Orvane's cluster?", vocab).terms)

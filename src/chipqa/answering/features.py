@@ -217,6 +217,19 @@ class Scorer(Attribution):
             conflict = 0.5  # the section speaks of another period, and the sentence names none
         return 0.0, conflict
 
+    def _published_elsewhere(self, s: Sentence, match: float) -> float:
+        """1 when the question asks about a year that nothing cited names (sentence, context, section) and the
+        source was published in another year: "How many did IREN order in 2024?" is not answered by a 2025
+        report's "9,600 Nvidia B300 GPUs"."""
+        years = {y for p in self.q.periods for y in p.years}
+        published = (s.doc.published or "")[:4]
+        if match > 0.0 or not years or not published.isdigit() or any(p.fiscal for p in self.q.periods):
+            return 0.0  # a fiscal year is not the calendar year of publication
+        low = s.text.lower()
+        if any(p.month and re.search(rf"\b{lang.MONTHS[p.month - 1]}\b", low) for p in self.q.periods):
+            return 0.0  # "by November 30": the asked month, its year left to the reader
+        return 0.0 if int(published) in years else 1.0
+
     # --- figure candidates --------------------------------------------------------------------------
     def figure_features(
         self, s: Sentence, fig: Figure, figures: Sequence[Figure], draft_figures: Sequence[Figure] = ()
@@ -267,6 +280,7 @@ class Scorer(Attribution):
             features["quantity_near"] = 0.5
         features["header_match"] = self._keywords(header) if header else 0.0
         features["period_match"], features["period_conflict"] = self._periods(clause, text, s, header)
+        features["published_elsewhere"] = self._published_elsewhere(s, features["period_match"])
         features["unit_match"] = unit_fit(q.unit, fig)
         features["subpart"] = 1.0 if SUBPART.search(text[max(0, fig.start - 30) : fig.start]) else 0.0
         future = bool(lang.FUTURE.search(clause))

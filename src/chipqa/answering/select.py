@@ -159,7 +159,8 @@ def verified(q: Question, c: Candidate) -> bool:
     (after it, or before it: "the H200 fleet ran at 94%"), another buyer's ("ordered ... by X", "X had bought
     ..."), or, in a list, another party's ("A bought 5, B 3"), or in another currency; a question about a
     result is not answered with guidance, nor one about an earlier value with the new value of a change ("250,
-    up from 140"), nor one about what was done with an intention ("intends to order about 25,000")."""
+    up from 140"), nor one about what was done with an intention ("intends to order about 25,000"); and when nothing
+    cited names the asked year, the source was not published in it."""
     f = c.features
     return (
         f.get("named", 1.0) >= 1.0
@@ -180,6 +181,7 @@ def verified(q: Question, c: Candidate) -> bool:
             f.get("guidance", 0.0) >= 1.0 and q.tense == "past" and not lang.GUIDANCE_QUESTION.search(q.focus.lower())
         )
         and not (f.get("intended", 0.0) >= 1.0 and q.tense == "past")
+        and f.get("published_elsewhere", 0.0) < 1.0
     )
 
 
