@@ -159,6 +159,12 @@ def test_a_question_about_what_was_done_is_not_answered_with_an_intention() -> N
     assert "about 5,000" not in done and "2,200" in done
     planned = [c.figure.text for c in _candidates(retriever, "How many Kestrel K9s does Pellam plan to order?")]
     assert "about 5,000" in planned
+    follow_on = FakeRetriever(
+        {"plan": "Plans\n\nThe operator plans a follow-on order of up to 2,048 Kestrel K9 accelerators in 2027.\n"}
+    )
+    confirmed = _candidates(follow_on, "How many Kestrel K9 accelerators has the operator confirmed ordering?")
+    assert "up to 2,048" not in [c.figure.text for c in confirmed]
+    assert "up to 2,048" in [c.figure.text for c in _candidates(follow_on, "How many K9s does the operator plan?")]
 
 
 def test_a_maturity_a_period_cell_and_a_table_column_s_own_period_are_read_as_such() -> None:

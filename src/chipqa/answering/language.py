@@ -128,11 +128,15 @@ FUTURE = re.compile(
 # An intention governing the figure ("intends to order about 25,000", "is considering buying up to 4,000"): a
 # question about what was done is not answered with it.
 INTENT = re.compile(
-    r"\b(?:intends?|intending|plans?|planning|aims?|aiming|hopes?|hoping|wants?|seeks?|seeking|looks?|looking"
-    r"|expects?|expecting|is (?:considering|weighing|exploring|in talks)|would like)\b(?: to)?\s+\w+(?:ing)?"
+    r"\b(?:intends|intending|intend to|plans|planning|plan to|aims|aiming|aim to|hopes|hoping|hope to|wants|want to"
+    r"|seeks|seeking|seek to|looking to|looks to|expects|expecting|expect to"
+    r"|is (?:considering|weighing|exploring|in talks)|would like)\b(?: to)?"
+    r"(?:\s+[\w-]+){0,3}?(?:\s+of)?"
     r"(?:\s+(?:up to|about|around|roughly|nearly|some|another|an additional|a further))?\s*$",
     re.IGNORECASE,
 )
+# A question about what is done, not planned ("has it confirmed ordering", "actually delivered").
+DONE_QUESTION = re.compile(r"\b(confirmed|confirm|actually|finali[sz]ed|completed)\b")
 # A forecast rather than a result: a question about what was reported is not answered with it.
 GUIDANCE = re.compile(r"\b(guidance|guided|guides|guide[sd]? to|forecasts?|outlook|projected|projection)\b", re.I)
 GUIDANCE_QUESTION = re.compile(r"\b(guid\w*|forecast\w*|outlook|project\w*|expect\w*|target\w*|plan\w*|will)\b")

@@ -180,7 +180,7 @@ def verified(q: Question, c: Candidate) -> bool:
         and not (
             f.get("guidance", 0.0) >= 1.0 and q.tense == "past" and not lang.GUIDANCE_QUESTION.search(q.focus.lower())
         )
-        and not (f.get("intended", 0.0) >= 1.0 and q.tense == "past")
+        and not (f.get("intended", 0.0) >= 1.0 and (q.tense == "past" or lang.DONE_QUESTION.search(q.focus.lower())))
         and f.get("published_elsewhere", 0.0) < 1.0
     )
 
