@@ -424,6 +424,23 @@ def test_a_year_nothing_cited_names_is_not_answered_from_a_source_published_in_a
     assert "3,000" in [c.figure.text for c in by_november]
 
 
+def test_a_difference_the_sentence_states_answers_an_increase_and_is_no_earlier_value() -> None:
+    text = (
+        "Order update\n\nVarro Labs said its order now covers 96 Kestrel K9 racks, 32 more than the 64 racks in its "
+        "original contract with Pellam Cloud.\n"
+    )
+    retriever = FakeRetriever({"update": text})
+
+    def answer(question: str) -> tuple[str, str]:
+        q = understand(question, retriever.vocabulary)
+        d = decide(q, gather(retriever.retrieve(question, 20), retriever.document), load_model())
+        return d.kind, d.picks[0].figure.text if d.picks else ""
+
+    assert answer("How many racks did Varro Labs add to its original contract?") == ("lookup", "32")
+    assert answer("By how many racks did Varro Labs enlarge its K9 order?") == ("lookup", "32")
+    assert answer("How many K9 racks were in Varro Labs' original contract?") == ("lookup", "64")
+
+
 def test_phrases_answer_open_questions_verbatim() -> None:
     vocab = Vocabulary([WIRE], frozenset(), ["wire"])
     matcher = TermMatcher(understand("Where is Orvane's cluster?", vocab).terms)

@@ -307,7 +307,13 @@ class Scorer(Attribution):
         # "250 racks, up from 140", "81% in Q2 2025, down from 84%": the new value of a change the sentence states
         later = [g for g in figures if g.start >= fig.end and same_family(fig, g)]
         gap = text[fig.end : later[0].start] if later else ""
-        features["revised_from"] = 1.0 if later and len(gap) <= 80 and lang.WAS_BEFORE.search(gap) else 0.0
+        # "40 more than the 240 racks": the figure is the difference itself, neither the new nor the old value
+        features["stated_difference"] = 1.0 if lang.STATED_DIFFERENCE.match(text[fig.end : fig.end + 48]) else 0.0
+        features["revised_from"] = (
+            1.0
+            if later and len(gap) <= 80 and lang.WAS_BEFORE.search(gap) and not features["stated_difference"]
+            else 0.0
+        )
         features["earlier_match"] = 1.0 if (features["was_before"] == 1.0) == asks_earlier else 0.0
         features["verb_match"] = self._verb_match(text, fig, clause_start, clause_end)
         features["fraction_word"] = 1.0 if fig.kind == "percent" and not re.search(r"\d", fig.text) else 0.0

@@ -135,6 +135,14 @@ INTENT = re.compile(
     r"(?:\s+(?:up to|about|around|roughly|nearly|some|another|an additional|a further))?\s*$",
     re.IGNORECASE,
 )
+# Right after a figure: it is a difference the sentence states ("40 more than the 240", "2,304 fewer GPUs than").
+STATED_DIFFERENCE = re.compile(
+    r"\s*(?:[\w-]+\s+){0,2}?(?:more|fewer|less|additional|extra)\b(?:\s+[\w-]+){0,2}?\s+than\b", re.IGNORECASE
+)
+# A question about an increase or an addition ("how many racks did it add", "by how much did it raise").
+INCREMENT_QUESTION = re.compile(
+    r"\b(add|adds|added|adding|additional|extra|increase[sd]?|rais(?:e|ed|es)|enlarge[sd]?|cut|cuts|reduce[sd]?)\b"
+)
 # A question about what is done, not planned ("has it confirmed ordering", "actually delivered").
 DONE_QUESTION = re.compile(r"\b(confirmed|confirm|actually|finali[sz]ed|completed)\b")
 # A forecast rather than a result: a question about what was reported is not answered with it.

@@ -111,6 +111,8 @@ def decide(q: Question, sentences: Sequence[Sentence], model: Model, draft: str 
             return Decision("abstain", reason="The indexed sources do not state this figure.")
         if q.operation in ("max", "min"):
             return _superlative(q, cands, model)
+        if lang.INCREMENT_QUESTION.search(q.focus.lower()):
+            cands = _stated_difference_first(cands, model)
         others = conflicting(cands[0], cands, model)
         if others:
             return Decision("conflict", picks=(cands[0], *others))
@@ -283,11 +285,23 @@ def _arithmetic(q: Question, sentences: Sequence[Sentence], model: Model, draft:
     return Decision("arithmetic", picks=tuple(p for p in picks if p is not None), names=names, value=value)
 
 
+def _stated_difference_first(cands: list[Candidate], model: Model) -> list[Candidate]:
+    """For a question about an increase or an addition, a difference the sentence states ("40 more than the
+    240") before the values it separates, when it is about as probable as the best candidate."""
+    floor = TIED_SHARE * model.figure.threshold
+    stated = [c for c in cands[:5] if c.features.get("stated_difference", 0.0) >= 1.0 and c.score >= floor]
+    return [stated[0], *[c for c in cands if c is not stated[0]]] if stated else cands
+
+
 def _change(q: Question, sentences: Sequence[Sentence], model: Model, draft: str) -> Decision:
-    """ "By how much did X raise its order?": the two figures a sentence gives as a change ("to 20,160 chips, up
-    from the 17,280"), the difference computed from both."""
+    """ "By how much did X raise its order?": a difference the sentence states ("40 more than the 240"), or the
+    two figures it gives as a change ("to 20,160 chips, up from the 17,280"), the difference computed from both."""
     single = replace(q, operation=None, asks=q.asks if q.asks in ("count", "money", "percent") else "figure")
-    cands = [c for c in figure_candidates(single, sentences, model, draft) if verified(single, c)]
+    cands = _stated_difference_first(
+        [c for c in figure_candidates(single, sentences, model, draft) if verified(single, c)], model
+    )
+    if cands and cands[0].features.get("stated_difference", 0.0) >= 1.0:
+        return Decision("lookup", picks=(cands[0],))
     for best in cands[:5]:
         if best.score < model.figure.threshold or best.figure is None:
             break
