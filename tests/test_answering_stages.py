@@ -441,6 +441,21 @@ def test_a_difference_the_sentence_states_answers_an_increase_and_is_no_earlier_
     assert answer("How many K9 racks were in Varro Labs' original contract?") == ("lookup", "64")
 
 
+def test_a_question_closing_with_for_asks_a_purpose() -> None:
+    text = (
+        "# Operators\n\n| Buyer | Chip | Units |\n|---|---|---|\n| Marrow Data | Halo H4 | 384 |\n\n"
+        "**Marrow Data.** The Lisbon operator chose Halo H4 GPUs for weather forecasting rather than training. Its "
+        "servers are in Porto.\n"
+    )
+    retriever = FakeRetriever({"ops": text})
+    question = "What will Marrow Data use its Halo H4 GPUs for?"
+    q = understand(question, retriever.vocabulary)
+    assert q.asks == "reason"
+    d = decide(q, gather(retriever.retrieve(question, 20), retriever.document), load_model())
+    assert d.kind == "open" and d.phrase == "for weather forecasting"
+    assert understand("What did Marrow Data pay for its Halo H4 GPUs?", retriever.vocabulary).asks == "money"
+
+
 def test_phrases_answer_open_questions_verbatim() -> None:
     vocab = Vocabulary([WIRE], frozenset(), ["wire"])
     matcher = TermMatcher(understand("Where is Orvane's cluster?", vocab).terms)

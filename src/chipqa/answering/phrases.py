@@ -42,6 +42,8 @@ def extract(q: Question, text: str, matcher: TermMatcher) -> str | None:
     if q.asks == "product":
         return _product(text, matcher)
     if q.asks == "reason":
+        if re.search(r"\sfor\W*$", q.focus.lower()):  # "What will X use its GPUs for?": a purpose
+            return _purpose(text) or _reason(text)
         return _reason(text)
     return _description(text)
 
@@ -115,6 +117,21 @@ def _reason(text: str) -> str | None:
     tail = text[m.start() :].rstrip(" .")
     words = tail.split()
     return " ".join(words[:16]) if len(words) > 16 else tail
+
+
+# "for inference and fine-tuning rather than training": what something is for, up to the end of its clause
+_PURPOSE = re.compile(
+    r"\bfor\s+(?![$€£¥\d]|the first\b|the (?:first|second|third|fourth) quarter\b|(?:19|20)\d\d\b)"
+    r"([^.;:,()]{3,90}?)(?=\s+(?:rather than|instead of|while|and (?:is|are|was|were|will)|from|at|in)\b|[.;:,()]|$)"
+)
+
+
+def _purpose(text: str) -> str | None:
+    m = _PURPOSE.search(text)
+    if not m:
+        return None
+    words = m.group(0).split()
+    return " ".join(words[:12])
 
 
 def _description(text: str) -> str | None:

@@ -224,6 +224,8 @@ def _answer_type(low: str, operation: Operation | None) -> AnswerType:
                 return "time"
             if noun in lang.PLACE_NOUNS:
                 return "place"
+    if re.match(r"what\b[^?]*\sfor\s*\?*\s*$", head):
+        return "reason"  # "What will X use its GPUs for?", "What is the $2 billion for?": a purpose
     for kind, pattern in lang.ANSWER_TYPES:
         if pattern.search(head):
             return kind  # type: ignore[return-value]
