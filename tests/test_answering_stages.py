@@ -187,6 +187,8 @@ def test_the_question_kind_periods_and_operation() -> None:
     assert [t.forms[0] for t in q.items] == ["Orvane Systems", "Tavira Compute"]
     assert q.periods[0].quarter == 3 and q.periods[0].fiscal and q.periods[0].years == (2026,)
     assert understand("Where is the Orvane cluster?", vocab).asks == "place"
+    assert understand("Through which unit does Orvane Systems run its cloud?", vocab).asks == "party"
+    assert understand("With which chips is Orvane Systems building it?", vocab).asks == "product"
     assert understand("Which company ordered more, Orvane Systems or Tavira Compute?", vocab).choice
     money = understand("What interest rate was set on the $2.5 billion notes?", vocab)
     assert money.asks == "percent"  # a figure the question states does not make it a money question

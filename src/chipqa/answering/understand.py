@@ -211,7 +211,10 @@ def _answer_type(low: str, operation: Operation | None) -> AnswerType:
         head.split(" ", 2)[-1]
     ):
         return "figure"
-    which = re.match(r"(?:in |at |for |from |on |of )?(which|what)\s+((?:[\w'-]+\s+){0,3})", head)
+    which = re.match(
+        r"(?:in |at |for |from |on |of |through |via |by |with |under |to |into |behind )?(which|what)\s+((?:[\w'-]+\s+){0,3})",
+        head,
+    )
     if which and not re.match(r"(what|which) (is|was|were|are|will|did|does|do|has|had|share|percentage)\b", head):
         for noun in which.group(2).split():
             if noun in lang.PARTY_NOUNS:
