@@ -212,7 +212,7 @@ def _answer_type(low: str, operation: Operation | None) -> AnswerType:
     ):
         return "figure"
     which = re.match(
-        r"(?:in |at |for |from |on |of |through |via |by |with |under |to |into |behind )?(which|what)\s+((?:[\w'-]+\s+){0,3})",
+        r"(?:(?:in|at|for|from|on|of|through|via|by|with|under|to|into|behind) )?(which|what)\s+((?:[\w'-]+\s+){0,3})",
         head,
     )
     if which and not re.match(r"(what|which) (is|was|were|are|will|did|does|do|has|had|share|percentage)\b", head):
