@@ -83,3 +83,10 @@ def test_a_year_before_a_product_code_stays_a_year() -> None:
 def test_a_count_noun_wins_over_a_product_code_in_between() -> None:
     assert parse_figures("140 GB200 NVL72 racks")[0].unit == "racks"
     assert parse_figures("15,000 MI300X accelerators")[0].unit == "accelerators"
+
+
+def test_a_singular_count_noun_as_a_modifier_counts_the_plural_after_it() -> None:
+    assert parse_figures("# 7 biggest AI chip deals of the year")[0].unit == "deals"
+    assert parse_figures("It runs 500 GPU clusters")[0].unit == "clusters"
+    assert parse_figures("It bought 4,000 Halo H4 GPU servers")[0].unit == "servers"
+    assert parse_figures("It bought 4,000 Halo chips")[0].unit == "chips"

@@ -261,6 +261,11 @@ def _finalize(text: str, raw: _Raw) -> Figure:
             kind = "year"
         elif noun is not None:
             kind, unit = "count", noun.group("noun")
+            # a singular count noun as a modifier counts the plural after it ("7 biggest AI chip deals", "500 GPU
+            # clusters")
+            modified = OTHER_NOUN_AFTER_RE.match(text, noun.end()) if not unit.lower().endswith("s") else None
+            if modified is not None and modified.group("plural"):
+                unit = modified.group("plural")
         elif product is not None:
             kind, unit = "count", product.group("noun")
         elif (other := OTHER_NOUN_AFTER_RE.match(text, raw.end)) is not None:
