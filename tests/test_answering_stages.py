@@ -190,6 +190,9 @@ def test_the_question_kind_periods_and_operation() -> None:
     assert understand("Through which unit does Orvane Systems run its cloud?", vocab).asks == "party"
     assert understand("With which chips is Orvane Systems building it?", vocab).asks == "product"
     assert understand("Which company ordered more, Orvane Systems or Tavira Compute?", vocab).choice
+    listed_first = understand("Of Orvane Systems and Tavira Compute, which ordered more chips?", vocab)
+    assert listed_first.choice and listed_first.operation == "max"
+    assert understand("Among Orvane Systems and Tavira Compute, who ordered the fewest chips?", vocab).choice
     money = understand("What interest rate was set on the $2.5 billion notes?", vocab)
     assert money.asks == "percent"  # a figure the question states does not make it a money question
 

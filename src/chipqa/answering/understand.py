@@ -250,7 +250,9 @@ def _operation(low: str, items: tuple[Term, ...], periods: tuple[Period, ...]) -
         return "difference", False
     if lang.SUM.search(low) and compared >= 2:
         return "sum", False
-    choice = bool(re.match(r"(which|who)\b", low)) and len(items) >= 2
+    # "Which of A and B ...", and "Of A, B and C, which ...", "Among A and B, who ..."
+    asks_which = re.match(r"(which|who)\b", low) or re.match(r"(of|among|between)\b[^?]*?,\s*(which|who)\b", low)
+    choice = bool(asks_which) and len(items) >= 2
     if re.search(r"\b(most|largest|biggest|highest|greatest|top|leading|leader)\b", low):
         return "max", choice
     if re.search(r"\b(least|smallest|fewest|lowest)\b", low):
