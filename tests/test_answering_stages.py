@@ -159,6 +159,10 @@ def test_a_question_about_what_was_done_is_not_answered_with_an_intention() -> N
     assert "about 5,000" not in done and "2,200" in done
     planned = [c.figure.text for c in _candidates(retriever, "How many Kestrel K9s does Pellam plan to order?")]
     assert "about 5,000" in planned
+    done = FakeRetriever({"done": "Fleet\n\nBy May, Pellam Cloud had installed 1,200 Kestrel K9 accelerators.\n"})
+    future = _candidates(done, "How many Kestrel K9 accelerators will Pellam Cloud install next year?")
+    assert "1,200" not in [c.figure.text for c in future]
+    assert "1,200" in [c.figure.text for c in _candidates(done, "How many Kestrel K9s has Pellam Cloud installed?")]
     follow_on = FakeRetriever(
         {"plan": "Plans\n\nThe operator plans a follow-on order of up to 2,048 Kestrel K9 accelerators in 2027.\n"}
     )

@@ -286,6 +286,7 @@ class Scorer(Attribution):
         future = bool(lang.FUTURE.search(clause))
         features["future_clause"] = 1.0 if future else 0.0
         features["guidance"] = 1.0 if lang.GUIDANCE.search(clause) or guided_before(text, fig) else 0.0
+        features["done_clause"] = 1.0 if not future and lang.DONE_VERB.search(clause) else 0.0
         features["intended"] = 1.0 if lang.INTENT.search(text[max(clause_start, fig.start - 60) : fig.start]) else 0.0
         features["tense_conflict"] = (
             1.0 if (q.tense == "past" and future) or (q.tense == "future" and not future) else 0.0

@@ -143,6 +143,12 @@ STATED_DIFFERENCE = re.compile(
 INCREMENT_QUESTION = re.compile(
     r"\b(add|adds|added|adding|additional|extra|increase[sd]?|rais(?:e|ed|es)|enlarge[sd]?|cut|cuts|reduce[sd]?)\b"
 )
+# A verb of something already done ("purchasing" aside): a question about the future is not answered by it.
+DONE_VERB = re.compile(
+    r"\b(bought|purchased|acquired|ordered|received|installed|deployed|delivered|shipped|took delivery|paid|spent"
+    r"|has bought|had bought|completed)\b",
+    re.IGNORECASE,
+)
 # A question about what is done, not planned ("has it confirmed ordering", "actually delivered").
 DONE_QUESTION = re.compile(r"\b(confirmed|confirm|actually|finali[sz]ed|completed)\b")
 # A forecast rather than a result: a question about what was reported is not answered with it.

@@ -184,6 +184,7 @@ def verified(q: Question, c: Candidate) -> bool:
         )
         and not (f.get("intended", 0.0) >= 1.0 and (q.tense == "past" or lang.DONE_QUESTION.search(q.focus.lower())))
         and f.get("published_elsewhere", 0.0) < 1.0
+        and not (q.tense == "future" and f.get("done_clause", 0.0) >= 1.0)
     )
 
 
