@@ -17,7 +17,7 @@ from chipqa.answering.layout import Layout
 from chipqa.answering.phrases import extract
 from chipqa.answering.pipeline import Answerer, item_queries
 from chipqa.answering.ranker import load_model
-from chipqa.answering.select import decide, figure_candidates, item_question, verified
+from chipqa.answering.select import decide, figure_candidates, fully_tied, item_question, verified
 from chipqa.answering.understand import Term, understand
 from chipqa.answering.verify import accept_draft, unsupported
 from chipqa.core.errors import BackendError
@@ -192,6 +192,9 @@ def test_the_question_kind_periods_and_operation() -> None:
     assert q.periods[0].quarter == 3 and q.periods[0].fiscal and q.periods[0].years == (2026,)
     assert understand("Where is the Orvane cluster?", vocab).asks == "place"
     assert understand("Through which unit does Orvane Systems run its cloud?", vocab).asks == "party"
+    assert understand("How much is Orvane Systems paying for its chips?", vocab).asks == "money"
+    assert understand("When will Orvane Systems open its cloud to paying customers?", vocab).asks == "time"
+    assert understand("When Orvane Systems announced the order, what was its budget?", vocab).asks == "money"
     assert understand("With which chips is Orvane Systems building it?", vocab).asks == "product"
     assert understand("Which company ordered more, Orvane Systems or Tavira Compute?", vocab).choice
     listed_first = understand("Of Orvane Systems and Tavira Compute, which ordered more chips?", vocab)
@@ -463,6 +466,20 @@ def test_a_question_closing_with_for_asks_a_purpose() -> None:
     d = decide(q, gather(retriever.retrieve(question, 20), retriever.document), load_model())
     assert d.kind == "open" and d.phrase == "for weather forecasting"
     assert understand("What did Marrow Data pay for its Halo H4 GPUs?", retriever.vocabulary).asks == "money"
+
+
+def test_a_fact_line_is_retrieved_and_scored_with_the_heading_that_names_its_subject() -> None:
+    text = (
+        "# Six deals to know\n\nCarmakers and labs are signing their own GPU contracts this year.\n\n"
+        "### 1. Marrow Data\n\n**3,072 Halo H4 GPUs · $140 million · signed February 2026**\n\n"
+        "The Lisbon operator is building a cluster for crash simulation and driver training.\n\n"
+        "### 2. Tavira Compute\n\n**1,152 Halo H5 GPUs · $98 million · signed January 2026**\n\n"
+        "The Porto lab wants faster protein models and more cluster time.\n"
+    )
+    retriever = FakeRetriever({"deals": text})
+    best = _candidates(retriever, "How much is Marrow Data paying for its Halo cluster?")[0]
+    assert best.figure.text == "$140 million" and best.features["sentence_bm25"] == 1.0
+    assert fully_tied(best)  # the label names the party, the line's only amount is the figure
 
 
 def test_phrases_answer_open_questions_verbatim() -> None:

@@ -145,7 +145,7 @@ class Scorer(Attribution):
         weights = dict(zip(q.keywords, q.weights, strict=False))
         self.keywords = {k: w for k, w in weights.items() if k not in self.term_stems}
         self.quantity = [k for k in q.quantity if k in self.keywords]
-        bm25 = [sentence_bm25(q, s.text) for s in sentences]
+        bm25 = [sentence_bm25(q, f"{_fact_label(s)} {s.text}") for s in sentences]
         self._bm25 = {id(s): b for s, b in zip(sentences, bm25, strict=True)}
         self._max_bm25 = max(bm25, default=0.0) or 1.0
         passages = [s.passage for s in sentences]
@@ -186,10 +186,8 @@ class Scorer(Attribution):
     def _label_tied(self, s: Sentence) -> float:
         """1 when the sentence opens the section of a heading or label line ("**Isomorphic Labs**" over "9,216
         Ironwood TPU chips · ...") and the two together name every required term: the label is its subject."""
-        if not s.heading or s.doc.text[s.heading[1] : s.start].strip():
-            return 0.0
-        label = s.doc.text[s.heading[0] : s.heading[1]]
-        return 1.0 if self.matcher.present(f"{label} \n {s.text}", self.required) else 0.0
+        label = s.label_text
+        return 1.0 if label and self.matcher.present(f"{label} \n {s.text}", self.required) else 0.0
 
     def _keywords(self, text: str) -> float:
         if not self.keywords:
@@ -254,6 +252,8 @@ class Scorer(Attribution):
         features["nearest_to_term"] = (
             1.0 if features["attach"] > 0 and all(features["attach"] > r for r in rivals) else 0.0
         )
+        same_kind = [f for f in figures if f.kind == fig.kind or {f.kind, fig.kind} <= {"count", "number"}]
+        features["sole_of_kind"] = 1.0 if len(same_kind) == 1 else 0.0
         features["foreign_before"] = self._foreign_before(s, fig, clause_start)
         features["owned_elsewhere"] = self._owned_elsewhere(text, fig, figures)
         features["buyer_before"] = self._buyer_before(text, fig, clause_start)
@@ -396,3 +396,9 @@ def answer_phrase(q: Question, s: Sentence, scorer: Scorer | None = None) -> str
 def logistic(weights: dict[str, float], bias: float, features: dict[str, float]) -> float:
     z = bias + sum(weights.get(name, 0.0) * value for name, value in features.items())
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def _fact_label(s: Sentence) -> str:
+    """The label over a fact line that opens with its figure ("### 1. Škoda Auto" over "3,072 Nvidia B300 GPUs ·
+    $140 million"), which names what the line is about; "" for any other sentence."""
+    return s.label_text if re.match(r"[\s*_-]*(?:[$€£¥]|[A-Z]{2,3}\$?\s?)?\d", s.text) else ""

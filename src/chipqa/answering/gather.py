@@ -86,6 +86,14 @@ class Sentence:
             parts.append(self.header)
         return " \n ".join(parts)
 
+    @property
+    def label_text(self) -> str:
+        """The heading or label line directly above, when this sentence opens its section ("### 1. Škoda Auto"
+        over "3,072 Nvidia B300 GPUs · $140 million"): the subject of a fact line; "" otherwise."""
+        if not self.heading or self.doc.text[self.heading[1] : self.start].strip(" \n*_-"):
+            return ""
+        return self.doc.text[self.heading[0] : self.heading[1]]
+
     def header_at(self, offset: int) -> str:
         """The table column header over a character offset within this sentence ("" outside tables)."""
         pos = self.start + offset

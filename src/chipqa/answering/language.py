@@ -67,7 +67,8 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\bhow much\b(?!\s+(more|less|larger|bigger|smaller)\s+(gpus|chips|units|accelerators))"
             r"|\b(spend|spent|spending|invest|invested|investment|cost|costs|price|priced|worth|value|valued"
-            r"|revenue|revenues|sales|budget|paid|pay|pays|fund|funding|funded|allocat\w*|earmark\w*|capex"
+            r"|revenue|revenues|sales|budget|paid|pay|pays|paying|spends|investing|costing|fund|funding|funded"
+            r"|allocat\w*|earmark\w*|capex"
             r"|bookings|bill|tab|price tag|dollars?|euros?|yen|yuan|won|rupees|pounds)\b|[$€£¥₹₩]"
         ),
     ),

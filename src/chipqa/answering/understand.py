@@ -227,6 +227,11 @@ def _answer_type(low: str, operation: Operation | None) -> AnswerType:
                 return "time"
             if noun in lang.PLACE_NOUNS:
                 return "place"
+    opener = re.match(r"(when|where|why|who|whom|whose)\b", head)
+    if opener and not re.search(r",\s*(what|how|which)\b", head):
+        # "When will X open to paying customers?": the opening word says what is asked (not in "When X
+        # announced it, what was the budget?")
+        return {"when": "time", "where": "place", "why": "reason"}.get(opener.group(1), "party")  # type: ignore[return-value]
     if re.match(r"what\b[^?]*\sfor\s*\?*\s*$", head):
         return "reason"  # "What will X use its GPUs for?", "What is the $2 billion for?": a purpose
     for kind, pattern in lang.ANSWER_TYPES:
