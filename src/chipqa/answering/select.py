@@ -141,7 +141,10 @@ def fully_tied(c: Candidate) -> bool:
         (
             (f.get("terms_sentence", 0.0) >= 0.999 and f.get("nearest_to_term", 0.0) >= 1.0)
             # a fact line under its label: the line's only figure of the kind asked
-            or (f.get("label_tied", 0.0) >= 1.0 and (f.get("nearest_to_term", 0.0) >= 1.0 or f.get("sole_of_kind")))
+            or (
+                f.get("label_tied", 0.0) >= 1.0
+                and (f.get("nearest_to_term", 0.0) >= 1.0 or f.get("sole_of_kind", 0.0) >= 1.0)
+            )
         )
         and f.get("foreign_before", 1.0) == 0.0
         and f.get("kind", 0.0) >= 1.0
