@@ -316,11 +316,11 @@ def _change(q: Question, sentences: Sequence[Sentence], model: Model, draft: str
         for a, b in zip(figures, figures[1:], strict=False):
             gap = best.sentence.text[a.end : b.start]
             if same_family(a, b) and not _close(a, b) and best.figure in (a, b) and CHANGE_GAP.search(gap):
-                other = b if best.figure is a else a
-                partner = replace(best, figure=other)
+                first = best.figure == a  # re-parsed figures: equal, not the same objects
+                partner = replace(best, figure=b if first else a, shown=None)
                 return Decision(
                     "arithmetic",
-                    picks=(best, partner) if best.figure is a else (partner, best),
+                    picks=(best, partner) if first else (partner, best),
                     names=("now", "before"),
                     value=abs(a.value - b.value),
                 )
