@@ -482,6 +482,17 @@ def test_a_fact_line_is_retrieved_and_scored_with_the_heading_that_names_its_sub
     assert fully_tied(best)  # the label names the party, the line's only amount is the figure
 
 
+def test_a_headline_under_the_publisher_s_line_names_the_subject_of_the_bullets() -> None:
+    text = (
+        "Tagus Securities | Equity Research\n\nPellam Cloud (PLM) — Q2 FY27: fleet growth ahead; reiterate Buy\n\n"
+        "Published: 12 November 2026\n\nKey takeaways\n- Q2 FY27 revenue was $48.6 million, up 71% year on year "
+        "and ahead of our estimate.\n- Operating profit came in at $7.3 million.\n"
+    )
+    retriever = FakeRetriever({"note": text})
+    revenue = [c.figure.text for c in _candidates(retriever, "What was Pellam Cloud's Q2 FY27 revenue?")]
+    assert revenue[:1] == ["$48.6 million"]
+
+
 def test_phrases_answer_open_questions_verbatim() -> None:
     vocab = Vocabulary([WIRE], frozenset(), ["wire"])
     matcher = TermMatcher(understand("Where is Orvane's cluster?", vocab).terms)
@@ -577,6 +588,7 @@ def test_a_revised_figure_reads_as_a_timeline_and_a_change_is_computed() -> None
         Answerer(retriever, None).ask("By how many accelerators did Orvane Systems raise its Kestrel K9 order?").answer
     )
     assert not change.abstained and change.figures[0].value == 2600 and change.figures[0].computed
+    assert sorted(f.value for f in change.figures[1:]) == [6400, 9000]  # each input shown as itself
 
 
 def test_summarize_quotes_two_to_four_cited_sentences(retriever: FakeRetriever) -> None:

@@ -37,6 +37,10 @@ class DocumentInfo:
     published: str | None = None
 
 
+# How much of a document's top matter (headline, standfirst, byline) counts as its lead.
+LEAD_TOP_CHARS = 400
+
+
 @dataclass(frozen=True)
 class Sentence:
     """One evidence sentence: an exact span of its document, with its context."""
@@ -66,9 +70,13 @@ class Sentence:
 
     @property
     def lead_text(self) -> str:
-        """The document's title and first sentence, where a news story names its subject."""
-        lead = self.doc.text[self.lead[0] : self.lead[1]] if self.lead else ""
-        return f"{self.doc.title} \n {lead}"
+        """The document's title, the lines above its first sentence (headline, standfirst: "Hinode AI
+        Infrastructure — Q2 FY27 note" under a publisher's line) and that sentence, where a story names its
+        subject."""
+        if not self.lead:
+            return f"{self.doc.title} \n {self.doc.text[:LEAD_TOP_CHARS]}"
+        top = self.doc.text[: min(self.lead[0], LEAD_TOP_CHARS)]
+        return f"{self.doc.title} \n {top} \n {self.doc.text[self.lead[0] : self.lead[1]]}"
 
     @property
     def earlier_text(self) -> str:
