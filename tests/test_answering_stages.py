@@ -14,6 +14,7 @@ import pytest
 
 from chipqa.answering.gather import DocumentInfo, TermMatcher, gather
 from chipqa.answering.layout import Layout
+from chipqa.answering.periods import period_conflicts, question_periods
 from chipqa.answering.phrases import extract
 from chipqa.answering.pipeline import Answerer, item_queries
 from chipqa.answering.ranker import load_model
@@ -193,6 +194,7 @@ def test_the_question_kind_periods_and_operation() -> None:
     assert understand("Where is the Orvane cluster?", vocab).asks == "place"
     assert understand("Through which unit does Orvane Systems run its cloud?", vocab).asks == "party"
     assert understand("How much is Orvane Systems paying for its chips?", vocab).asks == "money"
+    assert understand("How much did Orvane Systems stock jump after its results?", vocab).asks == "percent"
     assert understand("When will Orvane Systems open its cloud to paying customers?", vocab).asks == "time"
     assert understand("When Orvane Systems announced the order, what was its budget?", vocab).asks == "money"
     assert understand("With which chips is Orvane Systems building it?", vocab).asks == "product"
@@ -491,6 +493,18 @@ def test_a_headline_under_the_publisher_s_line_names_the_subject_of_the_bullets(
     retriever = FakeRetriever({"note": text})
     revenue = [c.figure.text for c in _candidates(retriever, "What was Pellam Cloud's Q2 FY27 revenue?")]
     assert revenue[:1] == ["$48.6 million"]
+
+
+def test_a_quarter_is_not_answered_with_a_whole_year_and_a_range_is_recorded_as_written() -> None:
+    q3 = question_periods("What revenue did Pellam report for Q3 FY27?")[0]
+    assert period_conflicts(q3, "We raise our FY27E revenue to $205 million from $191 million.")
+    assert period_conflicts(q3, "Full-year revenue was $190 million.")
+    assert not period_conflicts(q3, "Revenue was $48 million in the quarter.")
+    text = "Outlook\n\nPellam Cloud guided to Q3 FY27 revenue of JPY 55–57 billion.\n"
+    answer = Answerer(FakeRetriever({"outlook": text}), None).ask(
+        "What revenue is Pellam Cloud guiding to for Q3 FY27?"
+    )
+    assert [f.text for f in answer.answer.figures] == ["JPY 55–57 billion"]
 
 
 def test_phrases_answer_open_questions_verbatim() -> None:

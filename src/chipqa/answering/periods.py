@@ -140,6 +140,8 @@ def period_conflicts(p: Period, text: str) -> bool:
         quarters = {_quarter_number(m) for m in _QUARTER_TEXT.finditer(text)}
         if quarters and p.quarter not in quarters:
             return True
+        if not quarters and _ANNUAL.search(text):
+            return True  # a whole year's figure ("FY27E revenue", "full-year revenue") for a quarter
         if p.fiscal and p.years:
             fiscal = {int(a or b) + (2000 if len(a or b) == 2 else 0) for a, b in _FISCAL_TEXT.findall(text)}
             return bool(fiscal) and not (fiscal & set(p.years))
@@ -154,6 +156,8 @@ def period_conflicts(p: Period, text: str) -> bool:
     return False
 
 
+# A figure for a whole year: a fiscal-year estimate or a full-year total.
+_ANNUAL = re.compile(r"\bFY\s?'?\d{2,4}E\b|\b(?:full[- ]year|annual|for the (?:fiscal )?year)\b", re.IGNORECASE)
 # A bond's maturity names no period of what the sentence reports ("raised $1 billion of notes due 2031 in October").
 _MATURITY = re.compile(r"\b(?:due|maturing(?:\s+in)?|matur(?:es|ity)\s+in)\s+(?:19|20)\d\d\b", re.IGNORECASE)
 

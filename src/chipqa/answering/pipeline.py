@@ -194,7 +194,9 @@ def _lookup(
         text = f"{accepted.rstrip('.')} {c.marks(numbers)}."
     else:
         text = f"{pick.shown or c.phrase(fig)} {c.marks(numbers)}: {c.quote(cites, numbers[0], sentence=pick.sentence)}"
-    return text, [c.record(fig, numbers)], []
+    # A range is recorded as written ("JPY 55–57 billion"), so its lower end does not read as 55 yen.
+    shown = replace(fig, text=pick.shown) if pick.shown else fig
+    return text, [c.record(shown, numbers)], []
 
 
 def _conflict(

@@ -207,10 +207,10 @@ def _answer_type(low: str, operation: Operation | None) -> AnswerType:
         which_noun = lang.WHICH.match(head)
         if not (which_noun and which_noun.group(2) in lang.PRODUCT_NOUNS):
             return "party"  # "Which ordered more: A or B?", "Who bought the most?"
-    if re.match(r"(how big|how large|how sizeable|what size|how much)\b", head) and not lang.ANSWER_TYPES[1][1].search(
-        head.split(" ", 2)[-1]
-    ):
-        return "figure"
+    rest = head.split(" ", 2)[-1]
+    sized = re.match(r"(how big|how large|how sizeable|what size|how much)\b", head)
+    if sized and not lang.ANSWER_TYPES[1][1].search(rest) and not lang.ANSWER_TYPES[0][1].search(rest):
+        return "figure"  # neither an amount nor a share ("How much did the stock jump?" is a share move)
     which = re.match(
         r"(?:(?:in|at|for|from|on|of|through|via|by|with|under|to|into|behind) )?(which|what)\s+((?:[\w'-]+\s+){0,3})",
         head,
