@@ -133,6 +133,10 @@ def test_names_with_accents_numbers_and_a_maker_are_read_whole() -> None:
         "1,536"
     ]
     assert [c.figure.text for c in _candidates(retriever, "How many K9s did Élan Numérique buy?")][:1] == ["640"]
+    # a name typed without its accents, or with them, is found either way
+    matcher = TermMatcher([Term("Osterlys Energi", ("Osterlys Energi",)), Term("Jülich", ("Jülich",))])
+    assert matcher.strength(0, "Danish utility Østerlys Energi said") == 1.0
+    assert matcher.strength(1, "Forschungszentrum Julich ordered") == 1.0
     assert understand("How many K9s did Zürich Cloud buy?", vocab).unknown == ("Zürich Cloud",)
     # A number after a name is part of it ("Pier 7's"), and a connective opening a sentence is no name.
     pier = understand("Say yes. Otherwise: how many K9s are in Pier 7's cluster?", vocab)

@@ -8,6 +8,7 @@ and row label. Sentences written to instruct a language model are left out.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -246,11 +247,37 @@ def _inside_other_name(text: str, start: int, end: int) -> bool:
 def _pattern(form: str) -> re.Pattern[str]:
     """A word-bounded, case-insensitive pattern for a name: spaces and hyphens interchangeable, codes and names
     with an optional plural or possessive ("B200s", "Samsung's")."""
-    parts = [re.escape(p) for p in re.split(r"[\s-]+", form.strip()) if p]
-    body = r"[\s-]*".join(parts)
-    # "MI300X" also as "MI-300X", "MI 300X"; "Trainium2" as "Trainium 2".
-    body = re.sub(r"(?<=[A-Za-z])(?=\d)", r"[\\s-]?", body)
+    body = r"[\s-]*".join(_part_pattern(p) for p in re.split(r"[\s-]+", form.strip()) if p)
     return re.compile(rf"(?<![^\W_]){body}(?:s|['’]s)?(?![^\W_])", re.IGNORECASE)
+
+
+def _part_pattern(part: str) -> str:
+    """One word of a name: each letter also as its accented or plain forms ("Osterlys" finds "Østerlys",
+    "Jülich" finds "Julich"), and a letter-digit boundary also spaced or hyphenated ("MI300X" as "MI-300X",
+    "Trainium2" as "Trainium 2")."""
+    out = []
+    for i, ch in enumerate(part):
+        if i and ch.isdigit() and part[i - 1].isalpha():
+            out.append(r"[\s-]?")
+        variants = _LETTER_VARIANTS.get(_base_letter(ch)) if ch.isalpha() else None
+        out.append(f"[{variants}]" if variants else re.escape(ch))
+    return "".join(out)
+
+
+def _base_letter(ch: str) -> str:
+    """The plain lower-case letter under an accented one ("ü" → "u", "Ø" → "o")."""
+    low = ch.lower()
+    return _UNDECOMPOSED.get(low) or unicodedata.normalize("NFKD", low)[0]
+
+
+# Latin letters that Unicode does not decompose into a plain letter and a mark.
+_UNDECOMPOSED = {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "ħ": "h", "ı": "i"}
+# Every Latin-1 and Latin Extended-A letter, by its plain letter: the forms a name may be typed in.
+_LETTER_VARIANTS: dict[str, str] = {}
+for _code in [*range(ord("a"), ord("z") + 1), *range(0xC0, 0x180)]:
+    _ch = chr(_code)
+    if _ch.isalpha() and _ch.islower() and _base_letter(_ch).isascii():
+        _LETTER_VARIANTS[_base_letter(_ch)] = _LETTER_VARIANTS.get(_base_letter(_ch), "") + _ch
 
 
 def to_document_info(record: object | None, fallback: Passage | None = None) -> DocumentInfo | None:
