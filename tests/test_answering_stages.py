@@ -147,6 +147,22 @@ def test_names_with_accents_numbers_and_a_maker_are_read_whole() -> None:
     assert [t.forms[0] for t in understand("Élan K9 count?", vocab).terms] == ["Élan", "K9"]
 
 
+def test_terse_lower_case_names_a_word_that_looks_like_an_abbreviation_and_a_currency_word() -> None:
+    texts = [
+        "Kilima will install 1,280 of the GPUs at Kilima's Konza Technopolis campus.",
+        "Recognition of AI's Impact Summit said so. Kilima paid BRL 95 million.",
+    ]
+    vocab = Vocabulary(texts, frozenset({"will", "install", "the", "campus", "said", "paid"}), ["a", "b"])
+    terse = understand("kilima konza gpu count?", vocab)
+    assert [t.forms[0] for t in terse.terms] == ["kilima", "konza"]  # the index never writes them together
+    worth = understand("What is Kilima's order worth in reais?", vocab)
+    assert [t.forms[0] for t in worth.terms] == ["Kilima"] and worth.currency == "BRL"
+    assert (
+        understand("msft h100 count?", Vocabulary(["Microsoft bought H100s."], frozenset(), ["m"])).terms[0].forms[0]
+        == "Microsoft"
+    )
+
+
 def test_a_word_capitalised_only_in_a_title_is_not_corrected_into_a_name() -> None:
     texts = ["Orvane and Tavira to Deploy 500 Kestrel K9 Accelerators", "Both will deploy the chips in Lisbon."]
     vocab = Vocabulary(texts, frozenset({"will", "the", "chips", "both"}), ["a", "a"])

@@ -117,6 +117,7 @@ def find_terms(text: str, lexicon: Lexicon) -> tuple[tuple[Term, ...], tuple[str
         joinable = joined_by_of or (
             adjacent
             and not possessive[previous]
+            and not _separate_lowercase_names(tokens[previous].group(0), tokens[i].group(0), lexicon)
             and not (_is_maker(tokens[previous].group(0), lexicon) and re.search(r"[A-Za-z]", tokens[i].group(0)))
         )
         after_code = marks[previous] == "code" if previous >= 0 else False
@@ -205,8 +206,8 @@ def _mark(
     corrected = lexicon.correct(low) if unknown and len(low) >= 5 else None
     if corrected and lexicon.capitalised_share(corrected) >= NAME_CAPITALISED:
         return "name"  # "gramenphone": a misspelled name, corrected when resolved (not "deploying" → "Deploy")
-    if unknown and 3 <= len(low) <= 5 and _expand_abbreviation(low.upper(), lexicon):
-        return "name"  # "msft": an abbreviation typed in lower case
+    if unknown and 3 <= len(low) <= 5 and _consonant_heavy(low) and _expand_abbreviation(low.upper(), lexicon):
+        return "name"  # "msft": an abbreviation typed in lower case (not a word such as "reais")
     if re.fullmatch(r"\d{1,2}", word) and after_name and not _is_count(text, m, tokens[i - 1]):
         return "code"  # "Gaudi 3"
     return None
@@ -221,6 +222,20 @@ _DESCRIPTIVE = re.compile(r"(?:ese|ian|an|ish|ic|i|-based|-headquartered|-listed
 _GENERIC = frozenset(
     """ai us usd rmb eur gbp jpy percent percentage share billion million thousand ceo cfo hbm hbm3 hbm3e""".split()
 )
+
+
+def _separate_lowercase_names(first: str, second: str, lexicon: Lexicon) -> bool:
+    """Two names typed in lower case side by side ("kilima konza gpu count?") are one name only when the index
+    writes them together."""
+    if first[:1].isupper() or second[:1].isupper():
+        return False
+    together = f"{first} {second}".lower()
+    return not any(together in phrase.lower() for phrase in lexicon.phrases)
+
+
+def _consonant_heavy(word: str) -> bool:
+    """At most half vowels: "msft", "skt", "aapl" may be abbreviations; "reais" or "oasis" are words."""
+    return sum(ch in "aeiouy" for ch in word) * 2 <= len(word)
 
 
 def _is_count(text: str, m: re.Match[str], previous: re.Match[str]) -> bool:

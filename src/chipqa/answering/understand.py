@@ -47,6 +47,13 @@ _CURRENCY_WORDS = (
     ("GBP", re.compile(r"\b(pounds?|sterling|gbp)\b|£")),
     ("KRW", re.compile(r"\b(won|krw)\b|₩")),
     ("INR", re.compile(r"\b(rupees?|inr)\b|₹")),
+    ("BRL", re.compile(r"\b(reais|brazilian real|brl)\b|r\$")),
+    ("CHF", re.compile(r"\b(swiss francs?|chf)\b")),
+    ("PLN", re.compile(r"\b(zlotys?|złoty|złotys|pln)\b")),
+    ("ZAR", re.compile(r"\b(rand|zar)\b")),
+    ("SEK", re.compile(r"\b(swedish kron(?:or|a)|sek)\b")),
+    ("NOK", re.compile(r"\b(norwegian kron(?:er|e)|nok)\b")),
+    ("DKK", re.compile(r"\b(danish kron(?:er|e)|dkk)\b")),
     ("USD", re.compile(r"\b(us )?dollars?\b|\busd\b|\bin \$|\bus\$")),
 )
 
