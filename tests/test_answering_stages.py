@@ -219,6 +219,11 @@ def test_the_question_kind_periods_and_operation() -> None:
     assert understand("When Orvane Systems announced the order, what was its budget?", vocab).asks == "money"
     assert understand("With which chips is Orvane Systems building it?", vocab).asks == "product"
     assert understand("Which company ordered more, Orvane Systems or Tavira Compute?", vocab).choice
+    plus = understand("How many chips in total (Orvane Systems plus Tavira Compute) were ordered in Q3 FY26?", vocab)
+    assert plus.operation == "sum" and [t.forms[0] for t in plus.items] == ["Orvane Systems", "Tavira Compute"]
+    places = Vocabulary(["Orvane puts 500 chips in Lisbon and 300 in Porto."], frozenset(), ["d"])
+    sites = understand("How many more chips is Orvane putting in Lisbon than in Porto?", places)
+    assert sites.operation == "difference" and [t.forms[0] for t in sites.items] == ["Lisbon", "Porto"]
     listed_first = understand("Of Orvane Systems and Tavira Compute, which ordered more chips?", vocab)
     assert listed_first.choice and listed_first.operation == "max"
     assert understand("Among Orvane Systems and Tavira Compute, who ordered the fewest chips?", vocab).choice

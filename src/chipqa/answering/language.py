@@ -111,7 +111,7 @@ CHANGE_BETWEEN = re.compile(
     r"|jump(?:ed)?|climb(?:ed)?|shr[iu]nk|expand(?:ed)?)\b"
 )
 SUM = re.compile(
-    r"\b(combined|in total|together|altogether|total of|sum of|add up|adding|in all|between them|all told)\b"
+    r"\b(combined|in total|together|altogether|total of|sum of|add up|adding|in all|between them|all told|plus)\b"
     r"|\bhow many\b.*\b(both|all three)\b"
 )
 MOST = re.compile(r"\b(most|largest|biggest|highest|top|leader|leading|greatest|more)\b")

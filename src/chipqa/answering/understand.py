@@ -278,8 +278,8 @@ def _operation(low: str, items: tuple[Term, ...], periods: tuple[Period, ...]) -
 
 # What joins two names that are compared or added: "A and B", "A or B", "A than B", "A, B", "A versus B".
 _COORDINATION = re.compile(
-    r"^\s*(?:,\s*(?:and|or)?|and|or|&|than|versus|vs\.?|against|compared (?:with|to)|as opposed to|:)\s*"
-    r"(?:(?:did|does|do|the|its|their|that of|those of|for)\s+)*$",
+    r"^\s*(?:,\s*(?:and|or)?|and|or|&|plus|than|versus|vs\.?|against|compared (?:with|to)|as opposed to|:)\s*"
+    r"(?:(?:did|does|do|the|its|their|that of|those of|for|in|at|to)\s+)*$",
     re.IGNORECASE,
 )
 
