@@ -30,7 +30,7 @@ from chipqa.core.figures import matches_expected, parse_figure
 from chipqa.evaluation.metrics import is_open, normalize_phrase
 
 MODEL_FILE = Path(__file__).resolve().parents[1] / "answering" / "ranker.json"
-TUNE_SUITES = ("dev-tune", "dev-tune2")
+TUNE_SUITES = ("dev-tune", "dev-tune2", "dev-tune3")
 WRONG_COST = 1.0
 
 
@@ -209,7 +209,10 @@ def _threshold(linear: Linear, examples: Sequence[Example]) -> tuple[float, dict
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--suite", action="append", default=None, help="tune suites to fit on (default: dev-tune and dev-tune2)"
+        "--suite",
+        action="append",
+        default=None,
+        help="tune suites to fit on (default: dev-tune, dev-tune2 and dev-tune3)",
     )
     parser.add_argument("--llm", default="none", help="LLM whose drafts feed llm_agrees (default none)")
     parser.add_argument("--output", type=Path, default=MODEL_FILE)
