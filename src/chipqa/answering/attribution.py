@@ -17,6 +17,7 @@ from chipqa.answering.gather import Sentence, TermMatcher
 from chipqa.answering.parties import NAME, name_pair, party_names, plural_anaphor
 from chipqa.answering.understand import Question
 from chipqa.core.figures import Figure
+from chipqa.core.text import UPPER
 
 # A party named as the subject of the verb whose object is the figure: "Lambda had bought", "Vultr ordered".
 # (Not "shipped" or "delivered": their subject is the supplier.)
@@ -34,15 +35,15 @@ _VERBS_OF_HAVING = "|".join(
     )
 )
 _BUYER_BEFORE = re.compile(
-    rf"(?P<name>(?:[A-ZÀ-ÖØ-Þ][\w&'’.-]*\s+){{0,3}}[A-ZÀ-ÖØ-Þ][\w&'’.-]*)\s+(?:(?:has|have|had|will|would|also|reportedly|"
+    rf"(?P<name>(?:{UPPER}[\w&'’.-]*\s+){{0,3}}{UPPER}[\w&'’.-]*)\s+(?:(?:has|have|had|will|would|also|reportedly|"
     rf"already|now|then)\s+){{0,2}}(?:{_VERBS_OF_HAVING})\s+(?:(?:about|around|roughly|approximately|some|nearly|"
     rf"almost|over|more\s+than|at\s+least|up\s+to|an\s+estimated)\s+)?$"
 )
 # Between two model codes of a list: a comma, "and", "or", a slash, perhaps a maker's name ("and AMD MI300X").
-_PRODUCT_LIST_GAP = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|or|&)\s+|/)(?:[A-ZÀ-ÖØ-Þ][^\W\d_]+\s+){0,2}")
+_PRODUCT_LIST_GAP = re.compile(rf"\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|or|&)\s+|/)(?:{UPPER}[^\W\d_]+\s+){{0,2}}")
 # The buyer named after a figure: "36,000 stacks ordered from Micron by Penang Lumina".
 _AGENT_AFTER = re.compile(
-    r"\b(?:ordered|bought|purchased|acquired|booked|placed|reserved|taken)\b[^.;]{0,60}?\bby\s+((?:[A-ZÀ-ÖØ-Þ][\w&'’.-]*\s*){1,4})"
+    rf"\b(?:ordered|bought|purchased|acquired|booked|placed|reserved|taken)\b[^.;]{{0,60}}?\bby\s+((?:{UPPER}[\w&'’.-]*\s*){{1,4}})"
 )
 
 
@@ -276,5 +277,5 @@ class Attribution:
         if lang.COLLECTIVE.search(clause):
             return 1.0
         names = [m.group(0) for m in NAME.finditer(clause)]
-        joined = re.search(r"\b[A-ZÀ-ÖØ-Þ][\w-]+(?:,\s*[A-ZÀ-ÖØ-Þ][\w-]+)*\s+(?:and|&)\s+[A-ZÀ-ÖØ-Þ][\w-]+\b", clause)
+        joined = re.search(rf"\b{UPPER}[\w-]+(?:,\s*{UPPER}[\w-]+)*\s+(?:and|&)\s+{UPPER}[\w-]+\b", clause)
         return 0.5 if joined and len(names) >= 2 else 0.0

@@ -17,7 +17,7 @@ from chipqa.answering import language as lang
 from chipqa.answering.layout import Layout
 from chipqa.answering.understand import Term
 from chipqa.core.models import Passage
-from chipqa.core.text import addressed_to_model, split_sentences
+from chipqa.core.text import UPPER, addressed_to_model, split_sentences
 
 # Sentences before a sentence that count as its context.
 CONTEXT_SENTENCES = 2
@@ -229,8 +229,8 @@ class TermMatcher:
         return sum(self.strength(i, text) for i in indices) / len(indices)
 
 
-_CAPITALISED_BEFORE = re.compile(r"[A-ZÀ-ÖØ-Þ][\w&'’.-]*\s$")
-_CAPITALISED_AFTER = re.compile(r"^\s[A-ZÀ-ÖØ-Þ][\w&'’.-]*")
+_CAPITALISED_BEFORE = re.compile(rf"{UPPER}[\w&'’.-]*\s$")
+_CAPITALISED_AFTER = re.compile(rf"^\s{UPPER}[\w&'’.-]*")
 
 
 def _inside_other_name(text: str, start: int, end: int) -> bool:

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from chipqa.answering import language as lang
 from chipqa.core.figures import parse_figures
-from chipqa.core.text import YEAR
+from chipqa.core.text import UPPER, YEAR
 
 # A maker's name is a prefix of model codes in at least this share of its uses in the corpus ("Nvidia GB200").
 MAKER_PREFIX_SHARE = 0.25
@@ -87,7 +87,7 @@ def find_terms(text: str, lexicon: Lexicon) -> tuple[tuple[Term, ...], tuple[str
     figures = [
         (f.start, f.end)
         for f in parse_figures(text)
-        if f.kind != "year" and not (f.value < 10 and re.search(r"[A-ZÀ-ÖØ-Þ][^\W\d_]+\s$", text[: f.start]))
+        if f.kind != "year" and not (f.value < 10 and re.search(rf"{UPPER}[^\W\d_]+\s$", text[: f.start]))
     ]
     tokens = [
         m

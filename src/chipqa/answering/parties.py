@@ -7,14 +7,14 @@ import re
 from typing import TYPE_CHECKING
 
 from chipqa.answering import language as lang
-from chipqa.core.text import YEAR
+from chipqa.core.text import UPPER, YEAR
 
 if TYPE_CHECKING:
     from chipqa.answering.gather import Sentence
     from chipqa.answering.select import Candidate
     from chipqa.answering.understand import Question
 
-NAME = re.compile(r"(?<![\w-])(?:[A-ZÀ-ÖØ-Þ][\w&'’.-]*[^\W_]|[A-Za-z]*\d[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9-]*|[A-Z]{2,})")
+NAME = re.compile(rf"(?<![\w-])(?:{UPPER}[\w&'’.-]*[^\W_]|[A-Za-z]*\d[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9-]*|[A-Z]{{2,}})")
 
 _PLURAL_ANAPHOR = re.compile(
     r"^\W*(?:both|the two|they|the pair|the companies|the firms|the groups|the carriers|the labs|each of them"
@@ -24,7 +24,7 @@ _PLURAL_ANAPHOR = re.compile(
 
 
 _NAME_PAIR = re.compile(
-    r"\b([A-ZÀ-ÖØ-Þ][\w&'’.-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w&'’.-]*)*)\s+(?:and|&)\s+([A-ZÀ-ÖØ-Þ][\w&'’.-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w&'’.-]*)*)"
+    rf"\b({UPPER}[\w&'’.-]*(?:\s+{UPPER}[\w&'’.-]*)*)\s+(?:and|&)\s+({UPPER}[\w&'’.-]*(?:\s+{UPPER}[\w&'’.-]*)*)"
 )
 
 
@@ -71,7 +71,7 @@ def is_name(text: str, m: re.Match[str]) -> bool:
     return not (opening and low in lang.QUESTION_OPENERS)
 
 
-_PARTY_NAME = re.compile(r"(?<![\w-])[A-ZÀ-ÖØ-Þ][\w&'’.-]*[^\W_](?:\s+(?:(?:of|de|&)\s+)?[A-ZÀ-ÖØ-Þ][\w&'’.-]*[^\W_])*")
+_PARTY_NAME = re.compile(rf"(?<![\w-]){UPPER}[\w&'’.-]*[^\W_](?:\s+(?:(?:of|de|&)\s+)?{UPPER}[\w&'’.-]*[^\W_])*")
 
 
 def party_of(c: Candidate, q: Question) -> str | None:

@@ -10,14 +10,13 @@ import re
 from chipqa.answering import language as lang
 from chipqa.answering.gather import TermMatcher
 from chipqa.answering.understand import Question
+from chipqa.core.text import UPPER
 
-_NAME_RUN = re.compile(
-    r"(?<![\w-])[A-ZÀ-ÖØ-Þ][\w&'’.-]*[^\W_](?:\s+(?:(?:of|de|and|&)\s+)?[A-ZÀ-ÖØ-Þ][\w&'’.-]*[^\W_])*"
-)
+_NAME_RUN = re.compile(rf"(?<![\w-]){UPPER}[\w&'’.-]*[^\W_](?:\s+(?:(?:of|de|and|&)\s+)?{UPPER}[\w&'’.-]*[^\W_])*")
 _CODE_WORD = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]*[A-Za-z0-9](?![\w-])")
 _PLACE = re.compile(
     r"\b(?:in|at|near|outside|inside|from|to|into)\s+(?:(?:its|the|a|an|their|his|her|new|southern|northern"
-    r"|eastern|western|central)\s+)*((?:[A-ZÀ-ÖØ-Þ][\w'’.-]*)(?:[\s-]+(?:[A-ZÀ-ÖØ-Þ][\w'’.-]*|of|de))*)"
+    rf"|eastern|western|central)\s+)*((?:{UPPER}[\w'’.-]*)(?:[\s-]+(?:{UPPER}[\w'’.-]*|of|de))*)"
 )
 # Words capitalised at the start of a sentence or as generic labels, which name no party.
 _GENERIC_CAPS = frozenset("ai gpu gpus cpu hpc it ceo cfo q1 q2 q3 q4 fy".split())
@@ -100,10 +99,10 @@ def _product(text: str, matcher: TermMatcher) -> str | None:
         if re.fullmatch(r"(?i)q[1-4]|h[12]|fy\d+|\d+(st|nd|rd|th|s|m|bn|k)?", word) or _is_question_name(word, matcher):
             continue
         # "Ascend 910C", "Gaudi 3": take the family name before the code too.
-        before = re.search(r"([A-ZÀ-ÖØ-Þ][^\W\d_]+)\s+$", text[: m.start()])
+        before = re.search(rf"({UPPER}[^\W\d_]+)\s+$", text[: m.start()])
         return f"{before.group(1)} {word}" if before and not _is_question_name(before.group(1), matcher) else word
     named = re.search(
-        r"\b([A-ZÀ-ÖØ-Þ][^\W\d_]+(?:\s+[A-ZÀ-ÖØ-Þ][^\W\d_]+)?)\s+(?:GPUs?|chips?|accelerators?|processors?)\b", text
+        rf"\b({UPPER}[^\W\d_]+(?:\s+{UPPER}[^\W\d_]+)?)\s+(?:GPUs?|chips?|accelerators?|processors?)\b", text
     )
     if named and not _is_question_name(named.group(1), matcher):
         return named.group(1)

@@ -15,6 +15,7 @@ from chipqa.answering import language as lang
 from chipqa.answering.gather import TermMatcher
 from chipqa.core.figures import Figure, parse_figures, same_quantity, strip_citation_markers
 from chipqa.core.models import FigureRecord
+from chipqa.core.text import UPPER
 
 # Share of a draft's content words that must come from the cited text or the question.
 WORDING_SUPPORT = 0.75
@@ -22,7 +23,7 @@ _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _REFUSAL = re.compile(
     r"\b(not (mentioned|stated|provided|given|specified)|no information|cannot|can't|unknown|unclear)\b", re.I
 )
-_NAME = re.compile(r"(?<![\w-])[A-ZÀ-ÖØ-Þ][\w&'’-]*[^\W_]|(?<![\w-])[A-Za-z]*\d[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9]*")
+_NAME = re.compile(rf"(?<![\w-]){UPPER}[\w&'’-]*[^\W_]|(?<![\w-])[A-Za-z]*\d[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9]*")
 
 
 def cited_numbers(answer: str) -> set[int]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urlparse
 
+# A capital letter that may open a name: ASCII and the Latin-1 capitals ("Élan", "Østerlys"), as a regex class.
+UPPER = "[A-ZÀ-ÖØ-Þ]"
+
 # A year a news article speaks of. 1900-2099 covers history and forecasts; four digits outside it are counts.
 YEAR = re.compile(r"(?<![\w.,$€£¥])(?:19|20)\d\d(?![\w%]|[.,]\d)")
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from chipqa.core.models import Passage
-from chipqa.core.text import YEAR
+from chipqa.core.text import UPPER, YEAR
 from chipqa.index.store import ChunkStore, DocRecord
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ DOCUMENT_CACHE = 256
 _WORD = re.compile(r"[^\W\d_][^\W_]+|\d+[^\W\d_]+[^\W_]*")
 # A capitalised word before a model code, or before a product family and its code ("AMD Instinct MI355X").
 _BEFORE_CODE = re.compile(
-    r"\b([A-ZÀ-ÖØ-Þ][^\W\d_]+)(?:['’]s)?\s+(?:[A-Z][A-Za-z]+\s+)?"
+    rf"\b({UPPER}[^\W\d_]+)(?:['’]s)?\s+(?:[A-Z][A-Za-z]+\s+)?"
     r"(?![QH][1-4]\b|FY\d|[1-4]Q\b)(?=[A-Za-z]*\d[A-Za-z0-9]*\b)"  # not a period ("Sandhill Compute Q4")
 )
 
@@ -37,7 +37,7 @@ def tokens(text: str) -> list[str]:
 
 
 # A run of capitalised words, optionally joined by "of", "de", "&" ("Bank of America", "AT&T" aside).
-_PHRASE = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w&'’.-]*[^\W_](?:\s+(?:(?:of|de|der|la|&)\s+)?[A-ZÀ-ÖØ-Þ][\w&'’.-]*[^\W_])+")
+_PHRASE = re.compile(rf"\b{UPPER}[\w&'’.-]*[^\W_](?:\s+(?:(?:of|de|der|la|&)\s+)?{UPPER}[\w&'’.-]*[^\W_])+")
 # Capitalised only because they open a sentence or a title.
 _PHRASE_OPENERS = frozenset(
     """The A An In On At As For By From With And But Or If When While After Before Its Their This That These
