@@ -10,6 +10,7 @@ import re
 
 from chipqa.answering import language as lang
 from chipqa.core.figures import Figure
+from chipqa.core.text import PERIOD_CODE
 
 HARDWARE = lang.HARDWARE_SINGULAR
 _WORD = re.compile(r"[^\W_][\w'’-]*")
@@ -20,7 +21,7 @@ _CLAUSE_BREAK = re.compile(
 )
 # A model code ("B300", "MI355X", "NVL72"); a period ("Q4", "H2", "FY26") is none.
 CODE = re.compile(
-    r"(?<![\w-])(?!(?:Q[1-4]|H[12]|FY'?\d{2,4}|CY'?\d{2,4}|[1-4][QH]\d{0,4})(?![\w-]))"
+    rf"(?<![\w-])(?!(?:{PERIOD_CODE})(?![\w-]))"
     r"(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z][\w-]*[A-Za-z0-9](?![\w-])"
 )
 

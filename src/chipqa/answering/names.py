@@ -14,7 +14,7 @@ from typing import Protocol
 
 from chipqa.answering import language as lang
 from chipqa.core.figures import parse_figures
-from chipqa.core.text import UPPER, YEAR
+from chipqa.core.text import PERIOD_TOKEN, UPPER, YEAR
 
 # A maker's name is a prefix of model codes in at least this share of its uses in the corpus ("Nvidia GB200").
 MAKER_PREFIX_SHARE = 0.25
@@ -38,9 +38,6 @@ _TOKEN = re.compile(r"[^\W_][\w&'’.-]*[^\W_]|[^\W_]")
 
 
 _CODE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9-]+$")
-
-
-_PERIOD_TOKEN = re.compile(r"(?i)q[1-4]|[1-4]q|h[12]|fy'?\d{2,4}|cy'?\d{2,4}")
 
 
 class Lexicon(Protocol):
@@ -183,7 +180,7 @@ def _mark(
     m = tokens[i]
     opening = i == 0 or text[: m.start()].rstrip().endswith((".", "?", "!", ":", ";"))
     if (
-        _PERIOD_TOKEN.fullmatch(word)
+        PERIOD_TOKEN.fullmatch(word)
         or YEAR.fullmatch(word)
         or low in lang.MONTHS
         or re.fullmatch(r"(?:end|mid|early|late|start|pre|post|full)-(?:19|20)\d\d|(?:19|20)\d\d-\d\d", low)

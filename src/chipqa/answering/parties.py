@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 from chipqa.answering import language as lang
-from chipqa.core.text import UPPER, YEAR
+from chipqa.core.text import PERIOD_TOKEN, UPPER, YEAR
 
 if TYPE_CHECKING:
     from chipqa.answering.gather import Sentence
@@ -65,7 +65,7 @@ def is_name(text: str, m: re.Match[str]) -> bool:
         return False
     if low in lang.GENERIC_CAPS or low in lang.WEEKDAYS:
         return False
-    if YEAR.fullmatch(word) or re.fullmatch(r"(?i)q[1-4]|h[12]|fy\d+", word):
+    if YEAR.fullmatch(word) or PERIOD_TOKEN.fullmatch(word):
         return False
     opening = m.start() == 0 or text[: m.start()].rstrip().endswith((".", "!", "?", ":", '"', "“"))
     return not (opening and low in lang.QUESTION_OPENERS)

@@ -10,7 +10,7 @@ import re
 from chipqa.answering import language as lang
 from chipqa.answering.gather import TermMatcher
 from chipqa.answering.understand import Question
-from chipqa.core.text import UPPER
+from chipqa.core.text import PERIOD_TOKEN, UPPER
 
 _NAME_RUN = re.compile(rf"(?<![\w-]){UPPER}[\w&'’.-]*[^\W_](?:\s+(?:(?:of|de|and|&)\s+)?{UPPER}[\w&'’.-]*[^\W_])*")
 _CODE_WORD = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]*[A-Za-z0-9](?![\w-])")
@@ -96,7 +96,11 @@ def _party(text: str, matcher: TermMatcher) -> str | None:
 def _product(text: str, matcher: TermMatcher) -> str | None:
     for m in _CODE_WORD.finditer(text):
         word = m.group(0)
-        if re.fullmatch(r"(?i)q[1-4]|h[12]|fy\d+|\d+(st|nd|rd|th|s|m|bn|k)?", word) or _is_question_name(word, matcher):
+        if (
+            PERIOD_TOKEN.fullmatch(word)
+            or re.fullmatch(r"\d+(st|nd|rd|th|s|m|bn|k)?", word)
+            or _is_question_name(word, matcher)
+        ):
             continue
         # "Ascend 910C", "Gaudi 3": take the family name before the code too.
         before = re.search(rf"({UPPER}[^\W\d_]+)\s+$", text[: m.start()])

@@ -8,6 +8,11 @@ from urllib.parse import parse_qsl, urlencode, urlparse
 # A capital letter that may open a name: ASCII and the Latin-1 capitals ("Élan", "Østerlys"), as a regex class.
 UPPER = "[A-ZÀ-ÖØ-Þ]"
 
+# A period written like a model code: a quarter, a half, a fiscal or calendar year ("Q4", "H2", "FY26", "1H25").
+# Halves are H1 and H2 only: H4 is a chip. Upper case as written in articles; wrap in (?i:...) for questions.
+PERIOD_CODE = r"Q[1-4]|H[12]|FY'?\d{2,4}|CY'?\d{2,4}|[1-4][QH]\d{0,4}"
+PERIOD_TOKEN = re.compile(rf"(?i:{PERIOD_CODE})")
+
 # A year a news article speaks of. 1900-2099 covers history and forecasts; four digits outside it are counts.
 YEAR = re.compile(r"(?<![\w.,$€£¥])(?:19|20)\d\d(?![\w%]|[.,]\d)")
 
