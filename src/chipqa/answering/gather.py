@@ -272,12 +272,18 @@ def _base_letter(ch: str) -> str:
 
 # Latin letters that Unicode does not decompose into a plain letter and a mark.
 _UNDECOMPOSED = {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "ħ": "h", "ı": "i"}
+
+
 # Every Latin-1 and Latin Extended-A letter, by its plain letter: the forms a name may be typed in.
-_LETTER_VARIANTS: dict[str, str] = {}
-for _code in [*range(ord("a"), ord("z") + 1), *range(0xC0, 0x180)]:
-    _ch = chr(_code)
-    if _ch.isalpha() and _ch.islower() and _base_letter(_ch).isascii():
-        _LETTER_VARIANTS[_base_letter(_ch)] = _LETTER_VARIANTS.get(_base_letter(_ch), "") + _ch
+def _letter_variants() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for ch in map(chr, [*range(ord("a"), ord("z") + 1), *range(0xC0, 0x180)]):
+        if ch.isalpha() and ch.islower() and _base_letter(ch).isascii():
+            out[_base_letter(ch)] = out.get(_base_letter(ch), "") + ch
+    return out
+
+
+_LETTER_VARIANTS = _letter_variants()
 
 
 def to_document_info(record: object | None, fallback: Passage | None = None) -> DocumentInfo | None:

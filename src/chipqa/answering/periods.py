@@ -147,7 +147,7 @@ def period_conflicts(p: Period, text: str) -> bool:
             return bool(fiscal) and not (fiscal & set(p.years))
         return False
     if p.month is not None:  # "September 2025" against "March 4, 2025" (names written capitalised: not "may")
-        months = {i for i, name in enumerate(lang.MONTHS[:12], 1) if re.search(rf"\b{name.title()}\b", text)}
+        months = {lang.MONTHS.index(m.group(0).lower()) + 1 for m in _MONTH_NAME.finditer(text)}
         if months and p.month not in months:
             return True
     if p.years:
@@ -156,6 +156,8 @@ def period_conflicts(p: Period, text: str) -> bool:
     return False
 
 
+# A month named as a name is written, capitalised (not the verb "may").
+_MONTH_NAME = re.compile(r"\b(?:" + "|".join(m.title() for m in lang.MONTHS[:12]) + r")\b")
 # A figure for a whole year: a fiscal-year estimate or a full-year total.
 _ANNUAL = re.compile(r"\bFY\s?'?\d{2,4}E\b|\b(?:full[- ]year|annual|for the (?:fiscal )?year)\b", re.IGNORECASE)
 # A bond's maturity names no period of what the sentence reports ("raised $1 billion of notes due 2031 in October").
