@@ -266,7 +266,7 @@ def _attaches(tokens: list[re.Match[str]], i: int, lexicon: Lexicon) -> bool:
     """A code joins the name before it when the name is a product family ("Ascend 910C", "Gaudi 3", "Hut 8"):
     a bare small number, a code the index never writes alone, or a name the index mostly writes before codes.
     A buyer's name before a model code stays apart ("Indosat B300 servers")."""
-    code = re.sub(r"['’]s?$", "", tokens[i].group(0))  # "Hut 8's"
+    code = re.sub(r"(?<=\d)s$", "", re.sub(r"['’]s?$", "", tokens[i].group(0)))  # "Hut 8's", "GB300s"
     if not re.fullmatch(r"\d{1,2}|\d{3,4}[A-Za-z]?|v\d+\w*|[A-Za-z]{1,4}\d{1,4}[A-Za-z]{0,3}", code):
         return False
     if re.fullmatch(r"\d{1,2}", code) or code.lower() not in lexicon:
