@@ -287,6 +287,29 @@ def test_in_a_parallel_list_each_figure_belongs_to_the_name_before_it() -> None:
     assert ferrant[:1] == ["385"] and "410" not in ferrant
 
 
+def test_a_list_that_leaves_out_the_noun_gives_each_figure_to_the_several_word_name_before_it() -> None:
+    text = (
+        "Consortium notes\n\nOf the 3,600 Halo H4 GPUs in the order, the Institute of Marine Science will take "
+        "1,500, Vessby Polytechnic 1,200, Orrin Medical College 600 and the University of Tallis 300.\n"
+    )
+    retriever = FakeRetriever({"notes": text})
+    orrin = _candidates(retriever, "How many Halo H4 GPUs will Orrin Medical College take?")
+    assert orrin[0].figure.text == "600"
+    assert orrin[0].features["kind"] == 1.0 and orrin[0].features["quantity_near"] == 1.0  # 600 counts H4 GPUs
+    assert orrin[0].features["foreign_before"] == 0.0  # "Orrin Medical College 600", not "College" alone
+    assert not {"1,500", "1,200", "300"} & {c.figure.text for c in orrin}  # the other names' figures
+
+
+def test_a_plural_model_code_after_a_name_is_the_model_not_part_of_the_name() -> None:
+    vocab = Vocabulary(
+        ["Sorrel Grid bought 900 Halo H4 GPUs.", "The H4 ships in May.", "Brightwater ordered H4 systems."],
+        frozenset({"the", "ships"}),
+        ["a", "b", "c"],
+    )
+    terms = understand("How many Sorrel Grid H4s are online?", vocab).terms
+    assert [t.text for t in terms] == ["Sorrel Grid", "H4"]
+
+
 def test_a_total_is_not_the_count_of_one_model_another_figure_counts() -> None:
     text = "Fleet update\n\nPellam's fleet reached 9,000 at the end of June: 5,500 Kestrel K9s and 3,500 Halo H4s.\n"
     retriever = FakeRetriever({"fleet": text})

@@ -47,6 +47,22 @@ _AGENT_AFTER = re.compile(
 )
 
 
+# Between the words of one name: a space, or "of", "at", "de" or "&" ("University of Texas at Austin").
+_NAME_JOINER = re.compile(r"\s+(?:(?:of|at|de|du|del|der|von|&)\s+)?$")
+
+
+def whole_name(text: str, m: re.Match[str]) -> str:
+    """The name a capitalised word ends, with the capitalised words joined to it before ("University" of "Rice
+    University", "Austin" of "the University of Texas at Austin"); NAME matches one word at a time."""
+    start = m.start()
+    words = list(NAME.finditer(text, max(0, start - 80), start))
+    for w in reversed(words):
+        if not _NAME_JOINER.fullmatch(text[w.end() : start]) or w.group(0).lower() in lang.STOPWORDS:
+            break
+        start = w.start()
+    return text[start : m.end()]
+
+
 class Attribution:
     """The attribution checks; Scorer sets the attributes below."""
 
@@ -66,8 +82,8 @@ class Attribution:
         if not names:
             return 0.0
         nearest = names[-1]
-        if self._is_question_name(nearest.group(0)):
-            return 0.0
+        if self._is_question_name(nearest.group(0)) or self._is_question_name(whole_name(text, nearest)):
+            return 0.0  # "Rice University 864": the name is its words together, "University" alone no party
         # A name of the question between it and the figure would have been nearer; this one is someone else's.
         if nearest.start() >= clause_start or not any(self._is_question_name(n.group(0)) for n in names):
             return 1.0
@@ -86,7 +102,7 @@ class Attribution:
             found = party_names(text, start, f.start, self.q.names)
             if not found or len(re.findall(r"[\w'’-]+", text[found[-1].end() : f.start])) > 2:
                 return None  # a list pairs each name with the figure right after it ("Meta acquired 224,000")
-            return found[-1].group(0)
+            return whole_name(text, found[-1])
 
         own = owner(fig)
         if own is None or self._is_question_name(own):

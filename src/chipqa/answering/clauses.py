@@ -7,6 +7,7 @@ Pure functions of a sentence's text, shared by the features (features.py) and th
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from chipqa.answering import language as lang
 from chipqa.core.figures import Figure
@@ -98,6 +99,25 @@ def window(text: str, start: int, end: int, words: int) -> str:
     left = before[0].start() if before else start
     right = after[-1].end() if after else end
     return text[left:right]
+
+
+def shared_count(text: str, fig: Figure, figures: Sequence[Figure]) -> Figure | None:
+    """The earlier figure whose count noun a bare number shares in a list that leaves the noun out: in "Of the
+    5,184 GB300 GPUs in the order, UT Austin will own 2,016, Texas A&M 1,728 and Rice 864", 864 counts GB300
+    GPUs too. None when the number says what it counts, or no counted figure comes before it in its clause."""
+    if fig.kind != "number" or _NOUN_AFTER.match(text, fig.end):
+        return None
+    clause_start, _ = clause_around(text, fig.start, fig.end)
+    for other in sorted((f for f in figures if clause_start <= f.start and f.end <= fig.start), key=lambda f: -f.start):
+        if other.kind == "count":
+            return other
+        if other.kind != "number":
+            return None  # "$95 million, 1,728": another kind of figure stands between
+    return None
+
+
+# A word right after a number that can say what it counts (not "and", "in", "by" or punctuation).
+_NOUN_AFTER = re.compile(r"\s*(?!(?:and|or|in|by|at|for|from|to|the|a|an|each|apiece|this|that|last|next)\b)[^\W\d_]")
 
 
 def modifier_after(text: str, fig: Figure) -> str:

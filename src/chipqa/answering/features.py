@@ -20,6 +20,7 @@ from chipqa.answering.clauses import (
     guided_before,
     kind_fit,
     modifier_after,
+    shared_count,
     unit_fit,
     window,
 )
@@ -236,9 +237,15 @@ class Scorer(Attribution):
         clause_start, clause_end = clause_around(text, fig.start, fig.end)
         clause = text[clause_start:clause_end]
         words_near = window(text, fig.start, fig.end, 8)
+        # a bare number in a list that leaves its noun out counts what the list's first figure counts
+        shared = shared_count(text, fig, figures)
+        counted = shared or fig
+        modifier = modifier_after(text, counted)
+        if shared:
+            words_near = f"{words_near} {modifier}"
         header = s.header_at(fig.start)
         features = {**self._retrieval(s), **self._terms(s)}
-        features["kind"] = kind_fit(q.asks, fig)
+        features["kind"] = kind_fit(q.asks, counted)
         features["currency"] = (
             0.5
             if not q.currency
@@ -246,7 +253,7 @@ class Scorer(Attribution):
             if fig.kind == "money" and currencies_match(fig.currency, q.currency)
             else 0.0
         )
-        features["bare_number"] = 1.0 if fig.kind == "number" and q.asks == "count" else 0.0
+        features["bare_number"] = 1.0 if counted.kind == "number" and q.asks == "count" else 0.0
         features["attach"] = self._attach(text, fig, figures)
         rivals = [self._attach(text, f, figures) for f in figures if f.start != fig.start and f.kind == fig.kind]
         features["nearest_to_term"] = (
@@ -266,7 +273,6 @@ class Scorer(Attribution):
         features["row_mismatch"] = self._row_mismatch(s)
         parties = [i for i in self.required if not self.q.terms[i].code]
         features["party_in_sentence"] = 1.0 if not parties or self.matcher.present(text, parties) else 0.0
-        modifier = modifier_after(text, fig)
         features["foreign_modifier"], features["modifier_match"] = self._modifier(modifier, text)
         features["keywords_near"] = self._keywords(f"{words_near} {header}")
         features["keywords_sentence"] = self._keywords(text)
@@ -281,7 +287,7 @@ class Scorer(Attribution):
         features["header_match"] = self._keywords(header) if header else 0.0
         features["period_match"], features["period_conflict"] = self._periods(clause, text, s, header)
         features["published_elsewhere"] = self._published_elsewhere(s, features["period_match"])
-        features["unit_match"] = unit_fit(q.unit, fig)
+        features["unit_match"] = unit_fit(q.unit, counted)
         features["subpart"] = 1.0 if SUBPART.search(text[max(0, fig.start - 30) : fig.start]) else 0.0
         future = bool(lang.FUTURE.search(clause))
         features["future_clause"] = 1.0 if future else 0.0
