@@ -287,7 +287,7 @@ _LETTER_VARIANTS = _letter_variants()
 
 
 def to_document_info(record: object | None, fallback: Passage | None = None) -> DocumentInfo | None:
-    """A DocumentInfo from the index's document record (anything with doc_id, text, title, source, date)."""
+    """A DocumentInfo from the index's document record (anything with doc_id, text, title, source, date or published)."""
     if record is None:
         return None
     source = str(getattr(record, "source", "") or "")
@@ -296,7 +296,7 @@ def to_document_info(record: object | None, fallback: Passage | None = None) -> 
         text=str(getattr(record, "text", "") or (fallback.text if fallback else "")),
         title=str(getattr(record, "title", "") or ""),
         source=re.split(r"[\\/]", source)[-1] if source else "",
-        published=getattr(record, "date", None) or None,
+        published=getattr(record, "date", None) or getattr(record, "published", None) or None,
     )
 
 
