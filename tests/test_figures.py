@@ -176,6 +176,12 @@ def test_a_count_noun_may_follow_a_three_word_product_name() -> None:
     assert (figures["48"].kind, figures["48"].unit) == ("count", "racks")
 
 
+def test_a_product_name_with_a_small_number_still_leads_to_the_count_noun() -> None:
+    figures = {f.text: f for f in parse_figures("Vantor Labs installed 768 Orrin Fleet 2 boards and 12 racks.")}
+    assert (figures["768"].kind, figures["768"].unit) == ("count", "boards")
+    assert "2" not in figures  # the product's number is not a figure of its own
+
+
 def test_percent_range_gives_two_percent_figures() -> None:
     first, second = parse_figures("margins of 5-6% this year")
     assert (first.text, first.kind, first.value) == ("5", "percent", 5.0)

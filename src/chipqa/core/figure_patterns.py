@@ -157,7 +157,9 @@ MEASURE_AFTER_RE = re.compile(
 COUNT_AFTER_RE = re.compile(
     rf"""
     [^\S\n]+
-    (?P<between>(?:(?!(?i:{STOP_WORDS})(?![\w’'-]))(?![0-9]+[^\S\n])[\w’'-]+[^\S\n]+){{0,3}}?)
+    (?P<between>(?:(?!(?i:{STOP_WORDS})(?![\w’'-]))
+    (?:(?![0-9]+[^\S\n])[\w’'-]+|(?<=[A-Za-z][^\S\n])[0-9]{{1,2}})  # a product's number: "Intel Gaudi 3 chips"
+    [^\S\n]+){{0,3}}?)
     (?P<noun>{COUNT_NOUNS})(?![\w’'-])
     """,
     re.VERBOSE,
