@@ -310,6 +310,31 @@ def test_a_plural_model_code_after_a_name_is_the_model_not_part_of_the_name() ->
     assert [t.text for t in terms] == ["Sorrel Grid", "H4"]
 
 
+def test_a_subject_the_question_describes_is_found_where_its_section_describes_it() -> None:
+    text = (
+        "# Six quiet GPU buyers\n\nNot every large GPU order comes from a cloud giant. These buyers kept theirs "
+        "quiet.\n\n**Kvarn Marine**\n\n1,024 Halo H4 GPUs · online since May\n\nThe Oslo-based shipbuilder uses "
+        "them to model hull designs.\n\n**Pellam Bank**\n\n2,048 Halo H4 GPUs · online since July\n\nThe Lyon "
+        "lender runs fraud models on them.\n"
+    )
+    retriever = FakeRetriever({"list": text})
+    question = "How many Halo H4 GPUs did the Oslo shipbuilder buy?"
+    assert [t.noun for t in understand(question, retriever.vocabulary).terms if t.text == "Oslo"] == ["shipbuilder"]
+    found = _candidates(retriever, question)
+    assert [c.figure.text for c in found] == ["1,024"]  # Pellam's section describes a Lyon lender
+    assert found[0].features["label_tied"] == 1.0
+
+
+def test_a_count_of_something_else_is_no_rival_for_the_asked_count() -> None:
+    text = (
+        "Kvarn expands\n\nPublished: 2 May 2026\n\nKvarn Marine now runs 16 racks, which hold 1,152 Halo H4 "
+        "GPUs, at its Bergen yard.\nPellam Bank runs 400 older Halo H2 GPUs.\n"
+    )
+    best = _candidates(FakeRetriever({"k": text}), "How many Halo H4 GPUs does Kvarn Marine run?")[0]
+    assert best.figure.text == "1,152"
+    assert best.features["nearest_to_term"] == 1.0 and best.features["sole_of_kind"] == 1.0  # 16 counts racks
+
+
 def test_a_total_is_not_the_count_of_one_model_another_figure_counts() -> None:
     text = "Fleet update\n\nPellam's fleet reached 9,000 at the end of June: 5,500 Kestrel K9s and 3,500 Halo H4s.\n"
     retriever = FakeRetriever({"fleet": text})

@@ -24,7 +24,7 @@ from chipqa.answering.clauses import (
     unit_fit,
     window,
 )
-from chipqa.answering.gather import Sentence, TermMatcher
+from chipqa.answering.gather import Sentence, TermMatcher, layout_of
 from chipqa.answering.periods import last_period, period_conflicts, period_in, published_in
 from chipqa.answering.understand import Question
 from chipqa.core.figures import Figure, currencies_match, same_family
@@ -178,17 +178,41 @@ class Scorer(Attribution):
             "terms_context": self.matcher.covered(context, self.required),
             "terms_doc": doc,
             "terms_lead": self.matcher.covered(s.lead_text, self.required),
-            # Named in the sentence, its context, the headline and lead, or earlier in its section.
-            "named": 1.0 if self.matcher.present(f"{context} \n {s.lead_text} \n {earlier}", self.required) else 0.0,
+            # Named in the sentence, its context, the headline and lead, or earlier in its section; or described
+            # later in its section as the question describes it ("The Basel-based drugmaker").
+            "named": 1.0 if self._named(s, f"{context} \n {s.lead_text} \n {earlier}") else 0.0,
             "optional_terms": self.matcher.covered(context, self.optional) if self.optional else 0.5,
             "label_tied": self._label_tied(s),
         }
 
+    def _named(self, s: Sentence, around: str) -> bool:
+        """Every required term is named in `around`, or described later in the sentence's section the way the
+        question describes it."""
+        missing = [i for i in self.required if self.matcher.strength(i, around) == 0]
+        if not missing:
+            return True
+        if not all(self.q.terms[i].noun for i in missing):
+            return False
+        after = s.doc.text[s.end : layout_of(s.doc.text).section_end(s.end)]
+        return all(self._described(i, after) for i in missing)
+
+    def _described(self, i: int, text: str) -> bool:
+        """Whether text describes its subject the way the question does with term i ("the Basel drugmaker"):
+        the term, perhaps "-based" or a possessive, and within two more words the question's noun ("Basel-based
+        drugmaker", "Wrocław's technical university")."""
+        noun = lang.stem(self.q.terms[i].noun)
+        for _, end, _ in self.matcher.spans(i, text):
+            words = re.findall(r"[^\W\d_]+", re.sub(r"^(?:['’]s|-based|\s+based)", "", text[end : end + 40]))[:3]
+            if any(lang.stem(w.lower()) == noun for w in words):
+                return True
+        return False
+
     def _label_tied(self, s: Sentence) -> float:
         """1 when the sentence opens the section of a heading or label line ("**Isomorphic Labs**" over "9,216
-        Ironwood TPU chips · ...") and the two together name every required term: the label is its subject."""
+        Ironwood TPU chips · ...") and the two together name every required term, or the section describes the
+        rest as the question does ("The Basel-based drugmaker ..."): the label is its subject."""
         label = s.label_text
-        return 1.0 if label and self.matcher.present(f"{label} \n {s.text}", self.required) else 0.0
+        return 1.0 if label and self._named(s, f"{label} \n {s.text}") else 0.0
 
     def _keywords(self, text: str) -> float:
         if not self.keywords:
@@ -255,11 +279,20 @@ class Scorer(Attribution):
         )
         features["bare_number"] = 1.0 if counted.kind == "number" and q.asks == "count" else 0.0
         features["attach"] = self._attach(text, fig, figures)
-        rivals = [self._attach(text, f, figures) for f in figures if f.start != fig.start and f.kind == fig.kind]
+        # a count of something else ("16 racks" beside "1,152 GPUs" for a GPU question) is no rival
+        rivals = [
+            self._attach(text, f, figures)
+            for f in figures
+            if f.start != fig.start and f.kind == fig.kind and unit_fit(q.unit, f) > 0
+        ]
         features["nearest_to_term"] = (
             1.0 if features["attach"] > 0 and all(features["attach"] > r for r in rivals) else 0.0
         )
-        same_kind = [f for f in figures if f.kind == fig.kind or {f.kind, fig.kind} <= {"count", "number"}]
+        same_kind = [
+            f
+            for f in figures
+            if (f.kind == fig.kind or {f.kind, fig.kind} <= {"count", "number"}) and unit_fit(q.unit, f) > 0
+        ]
         features["sole_of_kind"] = 1.0 if len(same_kind) == 1 else 0.0
         features["foreign_before"] = self._foreign_before(s, fig, clause_start)
         features["owned_elsewhere"] = self._owned_elsewhere(text, fig, figures)

@@ -287,7 +287,7 @@ _LETTER_VARIANTS = _letter_variants()
 
 
 def to_document_info(record: object | None, fallback: Passage | None = None) -> DocumentInfo | None:
-    """A DocumentInfo from the index's document record (anything with doc_id, text, title, source, date or published)."""
+    """A DocumentInfo from the index's document record (doc_id, text, title, source, and date or published)."""
     if record is None:
         return None
     source = str(getattr(record, "source", "") or "")

@@ -77,6 +77,14 @@ class Layout:
         heading = self.heading_above(pos)
         return heading.end if heading else 0
 
+    def section_end(self, pos: int) -> int:
+        """Where the section holding `pos` ends: at the next heading or label line (the document's end without
+        one)."""
+        for line in self.lines[self.line_at(pos) + 1 :]:
+            if line.kind == "heading":
+                return line.start
+        return len(self.text)
+
     def line_at(self, pos: int) -> int:
         """Index of the line holding `pos` (the last line starting at or before it)."""
         return max(0, bisect.bisect_right(self._starts, pos) - 1)

@@ -73,6 +73,7 @@ class Term:
     code: bool = False  # a model code ("MI300X", "B200", "910C", "G42")
     optional: bool = False  # a maker's prefix ("AMD" in "AMD MI300X") or the corpus's subject ("Nvidia")
     product: bool = False  # names a chip or system: a model code, or a name right before "GPUs"/"chips"
+    noun: str = ""  # the common noun the question puts right after it ("drugmaker" in "the Basel drugmaker")
     at: int = -1  # where the question names it
     end: int = -1
 
@@ -149,6 +150,9 @@ def find_terms(text: str, lexicon: Lexicon) -> tuple[tuple[Term, ...], tuple[str
             noun_follows = nxt[:1].islower() and not re.search(r"(ing|ed)$", nxt) and nxt.lower() not in lang.STOPWORDS
             if len(group) == 1 and _DESCRIPTIVE.search(words[0]) and noun_follows and not term.code:
                 term = replace(term, optional=True)  # "the Japanese government", "the Bonn-based carrier"
+            nxt_token = tokens[group[-1] + 1] if group[-1] + 1 < len(tokens) else None
+            if noun_follows and not term.product and nxt_token and not text[term.end : nxt_token.start()].strip():
+                term = replace(term, noun=nxt.lower())  # a description: "the Basel drugmaker"
             terms.append(term)
             owners.append(possessive[group[-1]])
     out: list[Term] = []
