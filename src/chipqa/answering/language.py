@@ -90,7 +90,7 @@ PARTY_NOUNS = frozenset(
     organisation organization institution university universities hyperscaler hyperscalers neocloud neoclouds
     telco telcos partner partners client clients player players maker makers manufacturer
     manufacturers chipmaker chipmakers integrator integrators builder builders subsidiary subsidiaries division
-    divisions arm unit affiliate affiliates investor investors""".split()
+    divisions arm unit affiliate affiliates investor investors utility utilities""".split()
 )
 PRODUCT_NOUNS = frozenset(
     """chip chips gpu gpus accelerator accelerators processor processors model models system systems product
@@ -209,7 +209,9 @@ TIME_EXPRESSION = re.compile(
     rf" quarter of|the second quarter of|the third quarter of|the fourth quarter of|by|from|in|until)\s+)?"
     rf"(?:(?:{_MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d\d|\d{{1,2}}\s+(?:{_MONTH})\.?\s+(?:19|20)\d\d"
     rf"|(?:{_MONTH})\.?\s+(?:19|20)\d\d|Q[1-4]\s*(?:FY\s*)?'?\d{{2,4}}|(?:H[12]|FY)\s*'?\d{{2,4}}"
-    rf"|(?:first|second|third|fourth)\s+quarter(?:\s+of)?\s+(?:19|20)\d\d|(?:19|20)\d\d)\b",
+    rf"|(?:first|second|third|fourth)\s+quarter(?:\s+of)?\s+(?:19|20)\d\d|(?:19|20)\d\d"
+    # a month without its year, written as a name ("arrive in June"; not the verb "may")
+    rf"|(?<=in |by |on )(?-i:{'|'.join(m.title() for m in MONTHS[:12])})(?!\s+\d))\b",
     re.IGNORECASE,
 )
 ORDINAL_QUARTERS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}

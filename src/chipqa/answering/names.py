@@ -151,7 +151,14 @@ def find_terms(text: str, lexicon: Lexicon) -> tuple[tuple[Term, ...], tuple[str
             if len(group) == 1 and _DESCRIPTIVE.search(words[0]) and noun_follows and not term.code:
                 term = replace(term, optional=True)  # "the Japanese government", "the Bonn-based carrier"
             nxt_token = tokens[group[-1] + 1] if group[-1] + 1 < len(tokens) else None
-            if noun_follows and not term.product and nxt_token and not text[term.end : nxt_token.start()].strip():
+            described = text[: term.at].lower().endswith("the ")  # "the Basel drugmaker", not "does X plan"
+            if (
+                noun_follows
+                and described
+                and not term.product
+                and nxt_token
+                and not text[term.end : nxt_token.start()].strip()
+            ):
                 term = replace(term, noun=nxt.lower())  # a description: "the Basel drugmaker"
             terms.append(term)
             owners.append(possessive[group[-1]])

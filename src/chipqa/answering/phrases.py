@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from chipqa.answering import language as lang
+from chipqa.answering.clauses import clause_around
 from chipqa.answering.gather import TermMatcher
 from chipqa.answering.understand import Question
 from chipqa.core.text import PERIOD_TOKEN, UPPER
@@ -35,9 +36,9 @@ def extract(q: Question, text: str, matcher: TermMatcher) -> str | None:
         years = [m.group(0) for m in re.finditer(r"\b(?:19|20)\d\d\b", text) if int(m.group(0)) not in _years(q)]
         return years[0] if years else None
     if q.asks == "place":
-        return _place(text, matcher)
+        return _place(q, text, matcher)
     if q.asks == "party":
-        return _party(text, matcher)
+        return _party(q, text, matcher)
     if q.asks == "product":
         return _product(text, matcher)
     if q.asks == "reason":
@@ -65,7 +66,23 @@ def _is_question_name(name: str, matcher: TermMatcher) -> bool:
     return any(matcher.strength(i, name) > 0 for i in range(len(matcher.terms)))
 
 
-def _place(text: str, matcher: TermMatcher) -> str | None:
+def _asked_clause(q: Question, text: str, found: list[tuple[str, int, int]]) -> str | None:
+    """Of several phrases a sentence offers, the one whose clause shares the most of the question's words
+    (IDF-weighted); the first on a tie. "at its Tydal site in Norway, ..., and has an application pending for a
+    smaller AI cluster in Ethiopia" answers "Where is the cluster whose application is pending?" with Ethiopia."""
+    if not found:
+        return None
+    weights = dict(zip(q.keywords, q.weights, strict=False))
+
+    def overlap(start: int, end: int) -> float:
+        left, right = clause_around(text, start, end)
+        return sum(weights.get(k, 0.0) for k in set(lang.content_stems(text[left:right])))
+
+    return max(found, key=lambda f: overlap(f[1], f[2]))[0]  # max keeps the first of equals
+
+
+def _place(q: Question, text: str, matcher: TermMatcher) -> str | None:
+    found = []
     for m in _PLACE.finditer(text):
         name = m.group(1).strip(" .,-")
         words = name.split()
@@ -73,12 +90,22 @@ def _place(text: str, matcher: TermMatcher) -> str | None:
             continue
         if _is_question_name(name, matcher) or name.lower() in _GENERIC_CAPS:
             continue
-        return name
-    return None
+        found.append((name, m.start(1), m.end(1)))
+    return _asked_clause(q, text, found)
 
 
-def _party(text: str, matcher: TermMatcher) -> str | None:
+# A role noun between a modifier and a name: "Swedish data-centre company Kallvik Data AB", "Nvidia partner
+# CoreWeave". The name after the role is the party; the word before it only describes it.
+_ROLE_THEN_NAME = re.compile(
+    rf"\s+(?:[a-z][\w-]*\s+){{0,3}}?(?:{'|'.join(sorted(lang.PARTY_NOUNS, key=len, reverse=True))})\s+{UPPER}"
+)
+
+
+def _party(q: Question, text: str, matcher: TermMatcher) -> str | None:
+    found = []
     for m in _NAME_RUN.finditer(text):
+        if _ROLE_THEN_NAME.match(text, m.end()):
+            continue  # a modifier of the name that follows its role noun
         name = m.group(0).strip(" .,")
         first = re.sub(r"['’]s$", "", name.split()[0].lower())
         if first in _NOT_PARTY or first in lang.MONTHS or first in lang.QUESTION_OPENERS:
@@ -86,11 +113,18 @@ def _party(text: str, matcher: TermMatcher) -> str | None:
             if len(rest) < 2:
                 continue
             name = rest[1]
-        generic = name.lower() in lang.HARDWARE_NOUNS or name.lower() in _GENERIC_CAPS or name.endswith("-based")
+        last = name.split()[-1].lower()
+        noun_after = re.match(r"\s+([a-z]+)", text[m.end() :])
+        generic = (
+            last in lang.HARDWARE_NOUNS  # a product ("Nvidia B200 GPUs", "Kestrel K9 accelerators"), not a party
+            or bool(noun_after and noun_after.group(1) in lang.HARDWARE_NOUNS)
+            or name.lower() in _GENERIC_CAPS
+            or name.endswith("-based")
+        )
         if _is_question_name(name, matcher) or generic:
             continue
-        return re.sub(r"['’]s$", "", name)
-    return None
+        found.append((re.sub(r"['’]s$", "", name), m.start(), m.end()))
+    return _asked_clause(q, text, found)
 
 
 def _product(text: str, matcher: TermMatcher) -> str | None:

@@ -223,7 +223,10 @@ def _answer_type(low: str, operation: Operation | None) -> AnswerType:
         head,
     )
     if which and not re.match(r"(what|which) (is|was|were|are|will|did|does|do|has|had|share|percentage)\b", head):
+        located = re.match(r"(?:in|at|from|into|to) ", head)  # "In which country ...": a place, not a party
         for noun in which.group(2).split():
+            if located and noun in lang.PLACE_NOUNS:
+                return "place"
             if noun in lang.PARTY_NOUNS:
                 return "party"
             if noun in lang.PRODUCT_NOUNS:
