@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_the_repo_suites_name_existing_files() -> None:
     suites = {s.name: s for s in load_suites(ROOT / "eval" / "suites.toml")}
-    assert list(suites) == ["seeds", "dev-tune", "dev-tune2", "dev-tune3", "dev-test", "grown"]
+    assert list(suites) == ["seeds", "dev-tune", "dev-tune2", "dev-tune3", "dev-test", "dev-test2", "grown"]
     for suite in suites.values():
         assert all((ROOT / p).exists() for p in (*suite.corpus, *suite.questions)), suite.name
     assert set(suites["grown"].questions) >= set(suites["seeds"].questions) | set(suites["dev-test"].questions)
