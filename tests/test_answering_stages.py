@@ -218,6 +218,10 @@ def test_the_question_kind_periods_and_operation() -> None:
     assert understand("When will Orvane Systems open its cloud to paying customers?", vocab).asks == "time"
     assert understand("When Orvane Systems announced the order, what was its budget?", vocab).asks == "money"
     assert understand("With which chips is Orvane Systems building it?", vocab).asks == "product"
+    # a keyword query asks for what its last noun names
+    assert understand("tavira compute pilot size?", vocab).asks == "figure"
+    assert understand("tavira compute rollout completion date?", vocab).asks == "time"
+    assert understand("Tell me about Orvane Systems", vocab).asks == "description"
     assert understand("Which company ordered more, Orvane Systems or Tavira Compute?", vocab).choice
     plus = understand("How many chips in total (Orvane Systems plus Tavira Compute) were ordered in Q3 FY26?", vocab)
     assert plus.operation == "sum" and [t.forms[0] for t in plus.items] == ["Orvane Systems", "Tavira Compute"]

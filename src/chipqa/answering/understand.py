@@ -120,7 +120,12 @@ def understand(text: str, lexicon: Lexicon) -> Question:
     periods = question_periods(undotted)
     items = coordinated(undotted, terms)
     operation, choice = _operation(low, items, periods)
-    asks = _answer_type(low, operation)
+    # a name's own words ("Orvane Systems") say nothing of what is asked
+    unnamed = low
+    for t in terms:
+        if not t.product and 0 <= t.at < t.end:
+            unnamed = unnamed[: t.at] + " " * (t.end - t.at) + unnamed[t.end :]
+    asks = _answer_type(low, operation, unnamed)
     if operation in ("max", "min") and asks in ("party", "product", "description") and len(terms) >= 2:
         choice = choice or bool(re.search(r"\bwhich of\b|\bor\b", low))
     keywords = tuple(dict.fromkeys(lang.content_stems(undotted)))
@@ -192,7 +197,7 @@ def with_terms(q: Question, terms: tuple[Term, ...]) -> Question:
     return replace(q, terms=terms)
 
 
-def _answer_type(low: str, operation: Operation | None) -> AnswerType:
+def _answer_type(low: str, operation: Operation | None, unnamed: str = "") -> AnswerType:
     head = low.lstrip("¿¡ ")
     if re.match(r"(summari[sz]e|give (me )?(a |an )?(summary|overview)|(a |an )?(summary|overview) of)\b", head):
         return "summary"  # 2-4 cited sentences
@@ -247,15 +252,31 @@ def _answer_type(low: str, operation: Operation | None) -> AnswerType:
     for kind, pattern in lang.ANSWER_TYPES:
         if pattern.search(head):
             return kind  # type: ignore[return-value]
-    if re.search(r"\b(gpus?|chips?|accelerators?|units|processors|servers|racks|systems|count)\b", head) or re.search(
-        r"\b[a-z]{1,4}\d{2,4}[a-z]{0,2}s\b", head
+    words = _FIGURE_IN_QUESTION.sub(" ", (unnamed or low).lstrip("¿¡ "))
+    if re.search(r"\b(gpus?|chips?|accelerators?|units|processors|servers|racks|systems|count)\b", words) or re.search(
+        r"\b[a-z]{1,4}\d{2,4}[a-z]{0,2}s\b", words
     ):
         return "count"  # terse: "msft hopper gpus?", "naver b200s delivered?"
     if which:
         return "description"
     if operation in ("difference", "sum"):
         return "count"
+    if _KEYWORD_QUERY.match(head):
+        # a terse keyword query asks for what its last noun names: "acme rollout completion date?" a time,
+        # "acme h100 pilot size?" a figure
+        last = re.findall(r"[a-z]+", head)[-1]
+        return "time" if last in lang.TIME_NOUNS else "place" if last in lang.PLACE_NOUNS else "figure"
     return "description"
+
+
+# A question in words opens with a question word, an auxiliary, a preposition or a request; a keyword query
+# ("acme b200 order size latest?") with none of them.
+_KEYWORD_QUERY = re.compile(
+    r"(?!(?:how|what|which|who|whom|whose|when|where|why|whether|did|does|do|is|are|was|were|will|would|could"
+    r"|can|should|shall|may|might|has|have|had|tell|give|list|name|describe|explain|show|summari[sz]e|compare"
+    r"|according|in|of|on|at|for|from|to|by|with|among|between|if|once|after|before|since|ignore|you|please"
+    r"|i|we|let)\b)[\w'’.&-]+(?:\s+[\w'’.&/-]+){0,6}\s*\?*\s*$"
+)
 
 
 def _operation(low: str, items: tuple[Term, ...], periods: tuple[Period, ...]) -> tuple[Operation | None, bool]:
