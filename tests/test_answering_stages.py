@@ -304,6 +304,21 @@ def test_a_list_that_leaves_out_the_noun_gives_each_figure_to_the_several_word_n
     assert not {"1,500", "1,200", "300"} & {c.figure.text for c in orrin}  # the other names' figures
 
 
+def test_a_name_given_later_in_the_paragraph_ties_the_list_to_it() -> None:
+    text = (
+        "Consortium notes\n\nOf the 2,400 Halo H4 GPUs in the deal, Vessby Polytechnic will take 1,500 and Orrin "
+        "Medical College 900. The chips arrive in May, and the cluster, to be called Kestrelnet, will sit in "
+        "Vessby.\nPellam Bank bought 700 Halo H4 GPUs. New rules curb Brisanet's reach.\n"
+    )
+    retriever = FakeRetriever({"notes": text})
+    named = _candidates(retriever, "How many Halo H4 GPUs will Orrin Medical College take in Kestrelnet?")
+    assert [c.figure.text for c in named][:1] == ["900"]
+    answer = Answerer(retriever, None).ask("How many Halo H4 GPUs will Orrin Medical College take in Kestrelnet?")
+    assert any("to be called Kestrelnet" in c.text for c in answer.answer.citations)  # where the name is given
+    # a later mention that does not name the thing ("curb Brisanet's reach") ties nothing to it
+    assert not _candidates(retriever, "How many Halo H4 GPUs did Pellam Bank buy for Brisanet?")
+
+
 def test_a_plural_model_code_after_a_name_is_the_model_not_part_of_the_name() -> None:
     vocab = Vocabulary(
         ["Sorrel Grid bought 900 Halo H4 GPUs.", "The H4 ships in May.", "Brightwater ordered H4 systems."],

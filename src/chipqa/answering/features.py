@@ -132,6 +132,10 @@ def sentence_bm25(q: Question, text: str) -> float:
     return score
 
 
+# Words that give something its name: "the system, to be called Bluebonnet", "a cluster dubbed Kite".
+_NAMING = re.compile(r"\b(?:called|named|dubbed|nicknamed|known as|branded(?: as)?)\s+[\"“‘']?$", re.IGNORECASE)
+
+
 class Scorer(Attribution):
     """Computes features for one question's sentences; per-question normalisers are set up once."""
 
@@ -186,11 +190,26 @@ class Scorer(Attribution):
         }
 
     def _named(self, s: Sentence, around: str) -> bool:
-        """Every required term is named in `around`, or described later in the sentence's section the way the
-        question describes it."""
+        """Every required term is named in `around`, or given as a name later in the sentence's paragraph ("to be
+        called Bluebonnet") when the sentence names the asked party, or described later in the sentence's section
+        the way the question describes it."""
         missing = [i for i in self.required if self.matcher.strength(i, around) == 0]
         if not missing:
             return True
+        layout = layout_of(s.doc.text)
+        line = layout.lines[layout.line_at(s.end)]
+        parties = [i for i in self.required if not self.q.terms[i].product and i not in missing]
+        if line.kind == "text" and any(self.matcher.strength(i, s.text) > 0 for i in parties):
+            # The sentence names the asked party, and the name it leaves out is given later in its paragraph:
+            # "..., and the system, to be called Bluebonnet, ..." names what the list's figures are part of.
+            rest = s.doc.text[s.end : line.end]
+            missing = [
+                i
+                for i in missing
+                if not any(_NAMING.search(rest[max(0, a - 25) : a]) for a, _, _ in self.matcher.spans(i, rest))
+            ]
+            if not missing:
+                return True
         if not all(self.q.terms[i].noun for i in missing):
             return False
         after = s.doc.text[s.end : layout_of(s.doc.text).section_end(s.end)]
