@@ -222,6 +222,8 @@ def test_the_question_kind_periods_and_operation() -> None:
     assert understand("tavira compute pilot size?", vocab).asks == "figure"
     assert understand("tavira compute rollout completion date?", vocab).asks == "time"
     assert understand("Tell me about Orvane Systems", vocab).asks == "description"
+    # a share of counted things, named by a plural model code, is a count or a share: any figure
+    assert understand("What is Tavira Compute's share of the Orvane H200s?", vocab).asks == "figure"
     assert understand("Which company ordered more, Orvane Systems or Tavira Compute?", vocab).choice
     plus = understand("How many chips in total (Orvane Systems plus Tavira Compute) were ordered in Q3 FY26?", vocab)
     assert plus.operation == "sum" and [t.forms[0] for t in plus.items] == ["Orvane Systems", "Tavira Compute"]

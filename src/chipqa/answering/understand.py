@@ -204,7 +204,9 @@ def _answer_type(low: str, operation: Operation | None, unnamed: str = "") -> An
     # A figure the question states ("the $2.5 billion of notes") tells what it knows, not what it asks.
     head = _FIGURE_IN_QUESTION.sub(" ", head)
     if re.search(
-        r"\bshare of (?:the |its |their )?[\w\s-]{0,30}?\b(gpus?|chips?|accelerators?|units|systems)\b", head
+        r"\bshare of (?:the |its |their )?[\w\s'’-]{0,30}?"
+        r"\b(gpus?|chips?|accelerators?|units|systems|[a-z]{1,4}\d{2,4}[a-z]{0,2}s)\b",  # "GB300s": a model's units
+        head,
     ) or re.match(r"(how much of|what (?:is|was) the size of|what size)\b", head):
         return "figure"  # "A&M's share of the GPUs" is a count; "how much of the revenue" a share or an amount
     if re.match(r"(how many|what (is|was|were) the number of|the number of)\b", head) and not re.match(
