@@ -321,6 +321,16 @@ def test_a_name_given_later_in_the_paragraph_ties_the_list_to_it() -> None:
     assert not _candidates(retriever, "How many Halo H4 GPUs did Pellam Bank buy for Brisanet?")
 
 
+def test_a_label_line_retrieved_low_still_brings_the_fact_line_under_it() -> None:
+    text = "# Deals\n\n" + "".join(f"**Buyer {i}**\n\n{i}00 Halo H4 GPUs · signed May\n\n" for i in range(1, 10))
+    retriever = FakeRetriever({"deals": text})
+    labels = [p for p in retriever.passages if p.text.startswith("**")]
+    facts = [p for p in retriever.passages if "Halo" in p.text]
+    passages = [*facts[:8], labels[8]]  # the ninth buyer's label is the ninth passage, its fact line not retrieved
+    texts = [s.text for s in gather(passages, retriever.document)]
+    assert "900 Halo H4 GPUs · signed May" in texts
+
+
 def test_a_plural_model_code_after_a_name_is_the_model_not_part_of_the_name() -> None:
     vocab = Vocabulary(
         ["Sorrel Grid bought 900 Halo H4 GPUs.", "The H4 ships in May.", "Brightwater ordered H4 systems."],

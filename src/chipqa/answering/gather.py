@@ -21,9 +21,11 @@ from chipqa.core.text import UPPER, addressed_to_model, split_sentences
 
 # Sentences before a sentence that count as its context.
 CONTEXT_SENTENCES = 2
-# A retrieved label line or Q&A question among the best passages is read on into the text that follows it, up
-# to this many characters within its section: a listicle's figures stand on the line below the buyer's name.
-FOLLOW_TOP = 5
+# A retrieved label line or Q&A question among the best passages (the default top 10: a label line holds no
+# figure of its own, so it is retrieved for what stands below it) is read on into the text that follows it, up
+# to FOLLOW_CHARS characters within its section: a listicle's figures stand on the line below the buyer's name.
+# 5 until 2026-12-02; 10 answers two more dev-tune questions and one dev-test question and changes no other.
+FOLLOW_TOP = 10
 FOLLOW_CHARS = 400
 
 
