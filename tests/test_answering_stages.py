@@ -331,6 +331,20 @@ def test_a_label_line_retrieved_low_still_brings_the_fact_line_under_it() -> Non
     assert "900 Halo H4 GPUs · signed May" in texts
 
 
+def test_one_part_of_a_mix_answers_for_its_own_model() -> None:
+    text = (
+        "# Lab orders\n\nThree research labs placed orders this spring.\n\n**Vessby Polytechnic**\n\n"
+        "5,000 Kestrel Halo accelerators, a mix of 1,800 H4 and 3,200 H5 · €90 million\n\n**Orrin Lab**\n\n"
+        "700 Halo H4 accelerators · €12 million\n"
+    )
+    found = _candidates(FakeRetriever({"labs": text}), "How many H5 accelerators did Vessby Polytechnic order?")
+    assert found[0].figure.text == "3,200"
+    f = found[0].features
+    # "H4" is what 1,800 counts, not a model named before 3,200; "Kestrel Halo accelerators" is a product, not
+    # a party before the figure; and 3,200 is one model's part of the mix, not the mix
+    assert f["foreign_code_before"] == 0.0 and f["foreign_before"] == 0.0 and f["mixed_products"] == 0.0
+
+
 def test_a_plural_model_code_after_a_name_is_the_model_not_part_of_the_name() -> None:
     vocab = Vocabulary(
         ["Sorrel Grid bought 900 Halo H4 GPUs.", "The H4 ships in May.", "Brightwater ordered H4 systems."],

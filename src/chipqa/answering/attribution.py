@@ -140,8 +140,11 @@ class Attribution:
         are not mixed into this one."""
         after = [f.start for f in figures if f.start > fig.start]
         end = min([clause_end, *after])
+        # models named before the figure but after an earlier one are that one's ("2,400 MI300X and 4,000 MI325X")
+        earlier = any(clause_start <= f.start and f.end <= fig.start for f in figures)
+        start = fig.start if earlier else clause_start
         clause = text[clause_start:end]
-        groups = products(text, clause_start, end)
+        groups = products(text, start, end)
         # Two products joined as a list: "H100, H200 and B200", "A100 and H800", "B200/B300".
         listed = any(
             _PRODUCT_LIST_GAP.fullmatch(text[a[-1].end() : b[0].start()])
@@ -173,7 +176,15 @@ class Attribution:
         asked = [i for i, t in enumerate(self.q.terms) if t.code]
         if not asked:
             return 0.0, 0.0
-        before = products(text, clause_start, fig.start)
+        # a model named right after an earlier figure is what that one counts ("2,400 MI300X and 4,000 MI325X")
+        start = clause_start
+        for other in figures:
+            if clause_start <= other.start and other.end <= fig.start:
+                words = modifier_after(text, other)
+                at = text.find(words, other.end) if words else -1
+                if 0 <= at - other.end <= 2 and at + len(words) <= fig.start:
+                    start = max(start, at + len(words))
+        before = products(text, start, fig.start)
         foreign = 0.0
         # the nearest product before the figure, all its codes: "GB300 NVL72" is one product
         if before:

@@ -53,6 +53,9 @@ def party_names(text: str, start: int, end: int, names: frozenset[str] | None = 
             r"(?:['’]s)?\s+(?:[A-Z][a-z]+\s+)?(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]+", text[m.end() : m.end() + 32]
         ):
             continue  # "Nvidia B200", "AMD Instinct MI355X": a maker's name before a model code
+        after = re.match(r"\s+(?:[A-Z][\w-]*\s+)?([A-Za-z]+)", text[m.end() : m.end() + 32])
+        if after and after.group(1).lower() in lang.HARDWARE_NOUNS:
+            continue  # "AMD Instinct GPUs", "Nvidia chips": a product, not a party
         out.append(m)
     return out
 
