@@ -345,6 +345,15 @@ def test_one_part_of_a_mix_answers_for_its_own_model() -> None:
     assert f["foreign_code_before"] == 0.0 and f["foreign_before"] == 0.0 and f["mixed_products"] == 0.0
 
 
+def test_a_name_typed_without_its_accents_is_the_indexed_name() -> None:
+    vocab = Vocabulary(
+        ["Østerlys Energi bought 300 Halo H4 GPUs.", "Škoda Auto runs 90 Halo H4 GPUs."], frozenset(), ["a", "b"]
+    )
+    for question, name in (("osterlys h4 count?", "østerlys"), ("How many H4 GPUs does Skoda Auto run?", "škoda")):
+        q = understand(question, vocab)
+        assert not q.unknown and any(name in " ".join(t.forms).lower() for t in q.terms), question
+
+
 def test_a_plural_model_code_after_a_name_is_the_model_not_part_of_the_name() -> None:
     vocab = Vocabulary(
         ["Sorrel Grid bought 900 Halo H4 GPUs.", "The H4 ships in May.", "Brightwater ordered H4 systems."],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import parse_qsl, urlencode, urlparse
 
 # A capital letter that may open a name: ASCII and the Latin-1 capitals ("Élan", "Østerlys"), as a regex class.
@@ -136,3 +137,16 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
+
+
+# Latin letters that Unicode does not decompose into a plain letter and a mark.
+_UNDECOMPOSED = str.maketrans(
+    {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "ħ": "h", "ı": "i", "æ": "ae", "œ": "oe", "ß": "ss"}
+)
+
+
+def fold_accents(word: str) -> str:
+    """A lower-case word without its diacritics, as people type a name on a plain keyboard ("Škoda" → "skoda",
+    "Østerlys" → "osterlys")."""
+    low = word.lower().translate(_UNDECOMPOSED)
+    return "".join(ch for ch in unicodedata.normalize("NFKD", low) if not unicodedata.combining(ch))

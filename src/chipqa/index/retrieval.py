@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from chipqa.core.models import Passage
-from chipqa.core.text import UPPER, YEAR
+from chipqa.core.text import UPPER, YEAR, fold_accents
 from chipqa.index.store import ChunkStore, DocRecord
 
 if TYPE_CHECKING:
@@ -86,6 +86,12 @@ class Vocabulary:
         capitalised = Counter(w.lower() for t in texts for w in _WORD.findall(t.replace(".", "")) if w[0].isupper())
         self.names = frozenset(w for w, n in capitalised.items() if len(w) > 2 and n >= 0.5 * self.counts.get(w, n))
         self._capitalised = capitalised
+        # A name's spelling without diacritics ("skoda" for "škoda"), for a question typed on a plain keyboard.
+        self._folded: dict[str, str] = {}
+        for word, _ in self.counts.most_common():
+            folded = fold_accents(word)
+            if folded != word:
+                self._folded.setdefault(folded, word)
         self._by_initial: dict[str, list[str]] = {}
         for word in self.counts:
             if len(word) >= 4:
@@ -127,6 +133,8 @@ class Vocabulary:
         low = word.lower()
         if low in self.counts or low in self.lexicon or len(low) < 4:
             return None
+        if (accented := self._folded.get(fold_accents(low))) is not None:
+            return accented  # "skoda" → "škoda"
         names = [w for w in self._by_initial.get(low[0], []) if any_word or w in self.names]
         match = difflib.get_close_matches(low, names, n=1, cutoff=0.8)
         return match[0] if match else None
