@@ -89,3 +89,17 @@ def test_an_index_from_before_encoders_were_recorded_takes_float32_vectors_only(
         app.store.check_encoder("all-MiniLM-L6-v2 (bundled) int8", "int8", claim=True)
     app.ingest([corpus])  # float32, like sentence-transformers: the same vectors, recorded from now on
     assert app.store.encoder() == "all-MiniLM-L6-v2 (bundled) fp32"
+
+
+def test_the_vector_search_is_wide_enough_to_rank_alike_in_every_process(tmp_path: Path) -> None:
+    """At Chroma's default breadth the dense top 20 of a small index differed between processes (the graph is
+    built in parallel); new indexes search wider, and an older index is widened when opened."""
+    index = tmp_path / "index"
+    settings = Settings(index_dir=index, llm="none")
+    assert ChunkStore(settings).chunks.configuration["hnsw"]["ef_search"] >= chipqa.index.store.SEARCH_EF
+
+    older = ChunkStore(Settings(index_dir=tmp_path / "older", llm="none"))
+    made = older.client.get_or_create_collection("chipqa", metadata={"hnsw:space": "cosine"})  # as before SEARCH_EF
+    assert made.configuration["hnsw"]["ef_search"] < chipqa.index.store.SEARCH_EF
+    assert older.chunks.configuration["hnsw"]["ef_search"] >= chipqa.index.store.SEARCH_EF
+    assert older.client.get_collection("chipqa").configuration["hnsw"]["ef_search"] >= chipqa.index.store.SEARCH_EF

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,13 @@ from chipqa.index.chroma import LocalIndex, chroma_errors, describe_location, lo
 _NO_VECTOR: Any = [[0.0]]
 # What an index written before encoders were recorded holds: sentence-transformers' float32 vectors.
 LEGACY_PRECISION = "fp32"
+# How many graph neighbours Chroma's HNSW search keeps while it walks (Chroma's default is 100). The graph is
+# built in parallel, so two processes opening the same index can hold different graphs; at 100 the dense top 20
+# of one eval question (553 chunks) differed between runs, which flipped its answer; at 256 every run agreed.
+# Search cost grows with it, still well under a millisecond per question at this corpus size.
+SEARCH_EF = 256
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -75,8 +83,38 @@ class ChunkStore:
     @property
     def chunks(self) -> Collection:
         if self._chunks is None:
-            self._chunks = self._collection(self.settings.collection, metadata={"hnsw:space": "cosine"})
+
+            def open_chunks() -> Collection:
+                return self._collection(
+                    self.settings.collection,
+                    metadata={"hnsw:space": "cosine"},
+                    configuration={"hnsw": {"space": "cosine", "ef_search": SEARCH_EF}},
+                )
+
+            chunks = open_chunks()
+            if self._widen_search(chunks):
+                chunks = open_chunks()  # its configuration as now stored
+            self._chunks = chunks
         return self._chunks
+
+    def _widen_search(self, collection: Collection) -> bool:
+        """Give an index made before SEARCH_EF its search breadth (a setting of the collection, kept on disk);
+        True when it was changed."""
+        hnsw = (getattr(collection, "configuration", None) or {}).get("hnsw") or {}
+        if int(hnsw.get("ef_search") or SEARCH_EF) >= SEARCH_EF:
+            return False
+        try:
+            # looked up inside the call: a reopened client (another process wrote) invalidates `collection`
+            self._run(
+                lambda: self.client.get_collection(collection.name).modify(
+                    configuration={"hnsw": {"ef_search": SEARCH_EF}}
+                ),
+                writes=True,
+            )
+        except Exception as exc:  # noqa: BLE001 - a server that refuses still searches, only less exactly
+            log.warning("could not widen the vector search of %s: %s", self.location, exc)
+            return False
+        return True
 
     @property
     def docs(self) -> Collection:
