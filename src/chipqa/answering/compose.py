@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chipqa.answering.gather import Sentence, TermMatcher, layout_of
+from chipqa.answering.gather import Sentence, TermMatcher, layout_of, left_out
 from chipqa.core.figures import Figure
 from chipqa.core.models import Answer, Citation, ConflictRecord, FigureRecord, Passage
 from chipqa.core.text import clip
@@ -75,7 +75,9 @@ def _naming_span(s: Sentence, matcher: TermMatcher, i: int) -> tuple[int, int] |
     for a, b in spans:
         if matcher.strength(i, s.doc.text[a:b]) > 0:
             return (a, b)
-    sentences = layout_of(s.doc.text).sentences
+    layout = layout_of(s.doc.text)
+    # never a sentence the index left out as addressed to a model
+    sentences = [(a, b) for a, b in layout.sentences if not left_out(s.doc.text, layout, a, b)]
     earlier = [sp for sp in sentences if sp[1] <= s.start]
     for a, b in reversed(earlier):
         if matcher.strength(i, s.doc.text[a:b]) > 0:

@@ -24,7 +24,7 @@ from chipqa.answering.clauses import (
     unit_fit,
     window,
 )
-from chipqa.answering.gather import Sentence, TermMatcher, layout_of
+from chipqa.answering.gather import Sentence, TermMatcher, layout_of, left_out
 from chipqa.answering.periods import last_period, period_conflicts, period_in, published_in
 from chipqa.answering.understand import Question
 from chipqa.core.figures import Figure, currencies_match, same_family
@@ -202,7 +202,7 @@ class Scorer(Attribution):
         if line.kind == "text" and any(self.matcher.strength(i, s.text) > 0 for i in parties):
             # The sentence names the asked party, and the name it leaves out is given later in its paragraph:
             # "..., and the system, to be called Bluebonnet, ..." names what the list's figures are part of.
-            rest = s.doc.text[s.end : line.end]
+            rest = "" if left_out(s.doc.text, layout, s.end, line.end) else s.doc.text[s.end : line.end]
             missing = [
                 i
                 for i in missing
@@ -212,7 +212,13 @@ class Scorer(Attribution):
                 return True
         if not all(self.q.terms[i].noun for i in missing):
             return False
-        after = s.doc.text[s.end : layout_of(s.doc.text).section_end(s.end)]
+        end = layout.section_end(s.end)
+        # the section's own lines, none the index left out as addressed to a model
+        after = " \n ".join(
+            s.doc.text[max(s.end, ln.start) : ln.end]
+            for ln in layout.lines
+            if ln.end > s.end and ln.start < end and not left_out(s.doc.text, layout, ln.start, ln.end)
+        )
         return all(self._described(i, after) for i in missing)
 
     def _described(self, i: int, text: str) -> bool:
