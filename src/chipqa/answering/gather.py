@@ -77,14 +77,29 @@ class Sentence:
         Infrastructure — Q2 FY27 note" under a publisher's line) and that sentence, where a story names its
         subject."""
         if not self.lead:
-            return f"{self.doc.title} \n {self.doc.text[:LEAD_TOP_CHARS]}"
-        top = self.doc.text[: min(self.lead[0], LEAD_TOP_CHARS)]
-        return f"{self.doc.title} \n {top} \n {self.doc.text[self.lead[0] : self.lead[1]]}"
+            return f"{self.doc.title} \n {self._kept(0, LEAD_TOP_CHARS)}"
+        top = self._kept(0, min(self.lead[0], LEAD_TOP_CHARS))
+        return f"{self.doc.title} \n {top} \n {self._kept(self.lead[0], self.lead[1])}"
 
     @property
     def earlier_text(self) -> str:
         """The section's text before this sentence (for the period in force)."""
-        return self.doc.text[self.section_start : self.start]
+        return self._kept(self.section_start, self.start)
+
+    def _kept(self, start: int, end: int) -> str:
+        """doc.text[start:end] with the lines the index leaves out as addressed to a model blanked."""
+        text = self.doc.text[start:end]
+        dropped = _left_out_lines(self.doc.text)
+        if not dropped:
+            return text  # the usual case
+        layout = layout_of(self.doc.text)
+        out = list(text)
+        for index in range(layout.line_at(start), layout.line_at(max(start, end - 1)) + 1):
+            if index in dropped:
+                line = layout.lines[index]
+                for pos in range(max(start, line.start), min(end, line.end)):
+                    out[pos - start] = " "
+        return "".join(out)
 
     @property
     def context_text(self) -> str:
@@ -145,6 +160,13 @@ def gather(passages: Sequence[Passage], document: Callable[[str], DocumentInfo |
             sentence = _with_context(doc, start, end, rank, p, layout)
             out.append(replace(sentence, follows=True) if follows else sentence)
     return out
+
+
+@lru_cache(maxsize=512)
+def _left_out_lines(text: str) -> frozenset[int]:
+    """Indexes of a document's layout lines that address a language model (ingest leaves them out)."""
+    layout = layout_of(text)
+    return frozenset(i for i, line in enumerate(layout.lines) if addressed_to_model(text[line.start : line.end]))
 
 
 def left_out(text: str, layout: Layout | None, start: int, end: int) -> bool:
