@@ -8,7 +8,6 @@ and row label. Sentences written to instruct a language model are left out.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -17,7 +16,7 @@ from chipqa.answering import language as lang
 from chipqa.answering.layout import Layout
 from chipqa.answering.understand import Term
 from chipqa.core.models import Passage
-from chipqa.core.text import UPPER, addressed_to_model, split_sentences
+from chipqa.core.text import UPPER, addressed_to_model, base_letter, split_sentences
 
 # Sentences before a sentence that count as its context.
 CONTEXT_SENTENCES = 2
@@ -295,27 +294,17 @@ def _part_pattern(part: str) -> str:
     for i, ch in enumerate(part):
         if i and ch.isdigit() and part[i - 1].isalpha():
             out.append(r"[\s-]?")
-        variants = _LETTER_VARIANTS.get(_base_letter(ch)) if ch.isalpha() else None
+        variants = _LETTER_VARIANTS.get(base_letter(ch)) if ch.isalpha() else None
         out.append(f"[{variants}]" if variants else re.escape(ch))
     return "".join(out)
-
-
-def _base_letter(ch: str) -> str:
-    """The plain lower-case letter under an accented one ("ü" → "u", "Ø" → "o")."""
-    low = ch.lower()
-    return _UNDECOMPOSED.get(low) or unicodedata.normalize("NFKD", low)[0]
-
-
-# Latin letters that Unicode does not decompose into a plain letter and a mark.
-_UNDECOMPOSED = {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "ħ": "h", "ı": "i"}
 
 
 # Every Latin-1 and Latin Extended-A letter, by its plain letter: the forms a name may be typed in.
 def _letter_variants() -> dict[str, str]:
     out: dict[str, str] = {}
     for ch in map(chr, [*range(ord("a"), ord("z") + 1), *range(0xC0, 0x180)]):
-        if ch.isalpha() and ch.islower() and _base_letter(ch).isascii():
-            out[_base_letter(ch)] = out.get(_base_letter(ch), "") + ch
+        if ch.isalpha() and ch.islower() and base_letter(ch).isascii():
+            out[base_letter(ch)] = out.get(base_letter(ch), "") + ch
     return out
 
 

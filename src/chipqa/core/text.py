@@ -140,13 +140,19 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 # Latin letters that Unicode does not decompose into a plain letter and a mark.
-_UNDECOMPOSED = str.maketrans(
-    {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "ħ": "h", "ı": "i", "æ": "ae", "œ": "oe", "ß": "ss"}
-)
+UNDECOMPOSED = {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "ħ": "h", "ı": "i"}
+# Ligatures, typed as their letters.
+_FOLDS = str.maketrans({**UNDECOMPOSED, "æ": "ae", "œ": "oe", "ß": "ss"})
+
+
+def base_letter(ch: str) -> str:
+    """The plain lower-case letter under an accented one ("ü" → "u", "Ø" → "o")."""
+    low = ch.lower()
+    return UNDECOMPOSED.get(low) or unicodedata.normalize("NFKD", low)[0]
 
 
 def fold_accents(word: str) -> str:
     """A lower-case word without its diacritics, as people type a name on a plain keyboard ("Škoda" → "skoda",
     "Østerlys" → "osterlys")."""
-    low = word.lower().translate(_UNDECOMPOSED)
+    low = word.lower().translate(_FOLDS)
     return "".join(ch for ch in unicodedata.normalize("NFKD", low) if not unicodedata.combining(ch))
