@@ -24,7 +24,7 @@ from chipqa.answering.clauses import (
     unit_fit,
     window,
 )
-from chipqa.answering.gather import Sentence, TermMatcher, layout_of, left_out
+from chipqa.answering.gather import Sentence, TermMatcher, layout_of, left_out, line_span
 from chipqa.answering.periods import last_period, period_conflicts, period_in, published_in
 from chipqa.answering.understand import Question
 from chipqa.core.figures import Figure, currencies_match, same_family
@@ -132,10 +132,6 @@ def sentence_bm25(q: Question, text: str) -> float:
     return score
 
 
-# Words that give something its name: "the system, to be called Bluebonnet", "a cluster dubbed Kite".
-_NAMING = re.compile(r"\b(?:called|named|dubbed|nicknamed|known as|branded(?: as)?)\s+[\"“‘']?$", re.IGNORECASE)
-
-
 class Scorer(Attribution):
     """Computes features for one question's sentences; per-question normalisers are set up once."""
 
@@ -206,17 +202,19 @@ class Scorer(Attribution):
             missing = [
                 i
                 for i in missing
-                if not any(_NAMING.search(rest[max(0, a - 25) : a]) for a, _, _ in self.matcher.spans(i, rest))
+                if not any(
+                    lang.NAMING_BEFORE.search(rest[max(0, a - 25) : a]) for a, _, _ in self.matcher.spans(i, rest)
+                )
             ]
             if not missing:
                 return True
         if not all(self.q.terms[i].noun for i in missing):
             return False
         end = layout.section_end(s.end)
-        # the section's own lines, none the index left out as addressed to a model
+        # the rest of the section's lines, none the index left out as addressed to a model
         after = " \n ".join(
             s.doc.text[max(s.end, ln.start) : ln.end]
-            for ln in layout.lines
+            for ln in (layout.lines[i] for i in line_span(layout, s.end, end))
             if ln.end > s.end and ln.start < end and not left_out(s.doc.text, layout, ln.start, ln.end)
         )
         return all(self._described(i, after) for i in missing)

@@ -93,7 +93,7 @@ class Sentence:
             return text  # the usual case
         layout = layout_of(self.doc.text)
         out = list(text)
-        for index in range(layout.line_at(start), layout.line_at(max(start, end - 1)) + 1):
+        for index in line_span(layout, start, end):
             if index in dropped:
                 line = layout.lines[index]
                 for pos in range(max(start, line.start), min(end, line.end)):
@@ -176,8 +176,13 @@ def left_out(text: str, layout: Layout | None, start: int, end: int) -> bool:
         return True
     if layout is None:
         return False
-    first, last = layout.line_at(start), layout.line_at(max(start, end - 1))
-    return any(addressed_to_model(text[line.start : line.end]) for line in layout.lines[first : last + 1])
+    dropped = _left_out_lines(text)
+    return bool(dropped) and any(i in dropped for i in line_span(layout, start, end))
+
+
+def line_span(layout: Layout, start: int, end: int) -> range:
+    """Indexes of the layout lines that text[start:end] lies on."""
+    return range(layout.line_at(start), layout.line_at(max(start, end - 1)) + 1)
 
 
 def _following(layout: Layout, end: int) -> list[tuple[int, int]]:

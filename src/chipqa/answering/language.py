@@ -295,3 +295,15 @@ def verb_classes(stems: list[str]) -> list[str]:
 
 
 HARDWARE_STEMS = frozenset(stem(w) for w in HARDWARE_NOUNS)
+
+# A question in words opens with a question word, an auxiliary, a preposition or a request; a keyword query
+# ("acme b200 order size latest?") with none of them.
+KEYWORD_QUERY = re.compile(
+    r"(?!(?:how|what|which|who|whom|whose|when|where|why|whether|did|does|do|is|are|was|were|will|would|could"
+    r"|can|should|shall|may|might|has|have|had|tell|give|list|name|describe|explain|show|summari[sz]e|compare"
+    r"|according|in|of|on|at|for|from|to|by|with|among|between|if|once|after|before|since|ignore|you|please"
+    r"|i|we|let)\b)[\w'’.&-]+(?:\s+[\w'’.&/-]+){0,6}\s*\?*\s*$"
+)
+# Words right before a name that give something that name: "the system, to be called Bluebonnet", "a cluster
+# dubbed Kite".
+NAMING_BEFORE = re.compile(r"\b(?:called|named|dubbed|nicknamed|known as|branded(?: as)?)\s+[\"“‘']?$", re.IGNORECASE)

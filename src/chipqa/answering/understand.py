@@ -263,22 +263,12 @@ def _answer_type(low: str, operation: Operation | None, unnamed: str = "") -> An
         return "description"
     if operation in ("difference", "sum"):
         return "count"
-    if _KEYWORD_QUERY.match(head):
+    if lang.KEYWORD_QUERY.match(head):
         # a terse keyword query asks for what its last noun names: "acme rollout completion date?" a time,
         # "acme h100 pilot size?" a figure
         last = re.findall(r"[a-z]+", head)[-1]
         return "time" if last in lang.TIME_NOUNS else "place" if last in lang.PLACE_NOUNS else "figure"
     return "description"
-
-
-# A question in words opens with a question word, an auxiliary, a preposition or a request; a keyword query
-# ("acme b200 order size latest?") with none of them.
-_KEYWORD_QUERY = re.compile(
-    r"(?!(?:how|what|which|who|whom|whose|when|where|why|whether|did|does|do|is|are|was|were|will|would|could"
-    r"|can|should|shall|may|might|has|have|had|tell|give|list|name|describe|explain|show|summari[sz]e|compare"
-    r"|according|in|of|on|at|for|from|to|by|with|among|between|if|once|after|before|since|ignore|you|please"
-    r"|i|we|let)\b)[\w'’.&-]+(?:\s+[\w'’.&/-]+){0,6}\s*\?*\s*$"
-)
 
 
 def _operation(low: str, items: tuple[Term, ...], periods: tuple[Period, ...]) -> tuple[Operation | None, bool]:
