@@ -53,11 +53,17 @@ def party_names(text: str, start: int, end: int, names: frozenset[str] | None = 
             r"(?:['’]s)?\s+(?:[A-Z][a-z]+\s+)?(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]+", text[m.end() : m.end() + 32]
         ):
             continue  # "Nvidia B200", "AMD Instinct MI355X": a maker's name before a model code
-        after = re.match(r"\s+(?:[A-Z][\w-]*\s+)?([A-Za-z]+)", text[m.end() : m.end() + 32])
-        if after and after.group(1).lower() in lang.HARDWARE_NOUNS:
+        if names_product(text, m.end()):
             continue  # "AMD Instinct GPUs", "Nvidia chips": a product, not a party
         out.append(m)
     return out
+
+
+def names_product(text: str, end: int) -> bool:
+    """Whether a name ending at `end` is followed, perhaps after one more capitalised word, by a hardware noun
+    ("AMD Instinct GPUs", "Kestrel K9 accelerators"): it names a product, not a party."""
+    after = re.match(r"\s+(?:[A-Z][\w-]*\s+)?([A-Za-z]+)", text[end : end + 32])
+    return bool(after and after.group(1).lower() in lang.HARDWARE_NOUNS)
 
 
 def is_name(text: str, m: re.Match[str]) -> bool:

@@ -10,6 +10,7 @@ import re
 from chipqa.answering import language as lang
 from chipqa.answering.clauses import clause_around
 from chipqa.answering.gather import TermMatcher
+from chipqa.answering.parties import names_product
 from chipqa.answering.understand import Question
 from chipqa.core.text import PERIOD_TOKEN, UPPER
 
@@ -113,11 +114,9 @@ def _party(q: Question, text: str, matcher: TermMatcher) -> str | None:
             if len(rest) < 2:
                 continue
             name = rest[1]
-        last = name.split()[-1].lower()
-        noun_after = re.match(r"\s+([a-z]+)", text[m.end() :])
         generic = (
-            last in lang.HARDWARE_NOUNS  # a product ("Nvidia B200 GPUs", "Kestrel K9 accelerators"), not a party
-            or bool(noun_after and noun_after.group(1) in lang.HARDWARE_NOUNS)
+            name.split()[-1].lower() in lang.HARDWARE_NOUNS  # a product ("Nvidia B200 GPUs"), not a party
+            or names_product(text, m.end())  # "Kestrel K9 accelerators"
             or name.lower() in _GENERIC_CAPS
             or name.endswith("-based")
         )
