@@ -654,6 +654,18 @@ def test_a_quarter_is_not_answered_with_a_whole_year_and_a_range_is_recorded_as_
     assert [f.text for f in answer.answer.figures] == ["JPY 55–57 billion"]
 
 
+def test_a_period_named_before_an_aside_still_dates_the_figure_after_it() -> None:
+    text = (
+        "Pellam Cloud results\n\n- Q1 FY30 (April–June 2029) revenue was $61 million, up 40% year on year.\n"
+        "- Q2 FY30 revenue came in at $67 million.\n"
+    )
+    retriever = FakeRetriever({"results": text})
+    asked_q3 = [c.figure.text for c in _candidates(retriever, "What revenue did Pellam Cloud report for Q3 FY30?")]
+    assert "$61 million" not in asked_q3 and "$67 million" not in asked_q3
+    asked_q1 = [c.figure.text for c in _candidates(retriever, "What revenue did Pellam Cloud report for Q1 FY30?")]
+    assert "$61 million" in asked_q1
+
+
 def test_phrases_answer_open_questions_verbatim() -> None:
     vocab = Vocabulary([WIRE], frozenset(), ["wire"])
     matcher = TermMatcher(understand("Where is Orvane's cluster?", vocab).terms)

@@ -244,11 +244,15 @@ class Scorer(Attribution):
         total = sum(self.keywords.values())
         return sum(w for k, w in self.keywords.items() if k in stems) / total if total else 0.0
 
-    def _periods(self, clause: str, sentence: str, s: Sentence, header: str = "") -> tuple[float, float]:
+    def _periods(
+        self, clause: str, sentence: str, s: Sentence, header: str = "", lead: str = ""
+    ) -> tuple[float, float]:
         """(match, conflict): how closely the question's periods are named — in the figure's table column
         header ("Delivered (as of Jan 2026)") or clause, its sentence, its context, the last period named before
         it in its section, the publication date — and whether the clause or sentence names another period
-        instead."""
+        instead. A clause that names no period takes the one the sentence names before it (`lead`, the sentence
+        up to the clause's end): in "Q2 FY27 (July–September 2026) revenue was JPY 48.6 billion" the figure is
+        Q2's, though the aside closes its clause."""
         if not self.q.periods:
             return 0.5, 0.0
         in_force = last_period(s.earlier_text)
@@ -256,7 +260,8 @@ class Scorer(Attribution):
         for text, strength in ((header, 1.0), (clause, 1.0), (sentence, 0.7), (s.context_text, 0.4), (in_force, 0.3)):
             if text and any(period_in(p, text) for p in self.q.periods):
                 return strength, 0.0
-        conflict = 1.0 if any(period_conflicts(p, clause or sentence) for p in self.q.periods) else 0.0
+        scope = clause if not clause or last_period(clause) else lead or clause
+        conflict = 1.0 if any(period_conflicts(p, scope or sentence) for p in self.q.periods) else 0.0
         if not conflict and published and any(published_in(p, published) for p in self.q.periods):
             return 0.2, 0.0
         if not conflict and in_force and any(period_conflicts(p, in_force) for p in self.q.periods):
@@ -341,7 +346,9 @@ class Scorer(Attribution):
         else:
             features["quantity_near"] = 0.5
         features["header_match"] = self._keywords(header) if header else 0.0
-        features["period_match"], features["period_conflict"] = self._periods(clause, text, s, header)
+        features["period_match"], features["period_conflict"] = self._periods(
+            clause, text, s, header, text[:clause_end]
+        )
         features["published_elsewhere"] = self._published_elsewhere(s, features["period_match"])
         features["unit_match"] = unit_fit(q.unit, counted)
         features["subpart"] = 1.0 if SUBPART.search(text[max(0, fig.start - 30) : fig.start]) else 0.0
